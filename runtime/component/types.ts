@@ -1,0 +1,118 @@
+/**
+ * Host-side view of the praxis:filter@0.1.0 world (wit/praxis.wit).
+ * Every binding (the jco glue, the fast path) lifts and lowers to exactly these shapes,
+ * so the pipeline never knows which binding runs a filter.
+ */
+
+/** Header pairs in order; the host hands names in lower case. */
+export type HeaderList = Array<[string, string]>;
+
+export interface RequestHead {
+  method: string;
+  path: string;
+  authority: string;
+  headers: HeaderList;
+}
+
+export interface ResponseHead {
+  status: number;
+  headers: HeaderList;
+}
+
+export interface RequestInfo {
+  requestId: string;
+  attempt: number;
+  route: string;
+}
+
+export interface Rejection {
+  status: number;
+  headers: HeaderList;
+  body?: Uint8Array;
+}
+
+export interface Mutations {
+  setHeaders: HeaderList;
+  removeHeaders: string[];
+  body?: Uint8Array;
+  upstream?: string;
+}
+
+export type Action =
+  | { tag: 'continue'; mutations?: Mutations }
+  | { tag: 'reject'; rejection: Rejection }
+  | { tag: 'release' }
+  | { tag: 'body-done' };
+
+export type BodyMode =
+  | { tag: 'none' }
+  | { tag: 'stream' }
+  | { tag: 'stream-buffer'; maxBytes: number };
+
+export interface FilterInfo {
+  name: string;
+  requestBody: BodyMode;
+  responseBody: BodyMode;
+}
+
+export interface Subrequest {
+  method: string;
+  url: string;
+  headers: HeaderList;
+  body?: Uint8Array;
+  timeoutMs?: number;
+}
+
+export interface Subresponse {
+  status: number;
+  headers: HeaderList;
+  body: Uint8Array;
+}
+
+export type SubrequestError =
+  | { tag: 'timeout' }
+  | { tag: 'too-large' }
+  | { tag: 'denied'; reason: string }
+  | { tag: 'overloaded' }
+  | { tag: 'cancelled' }
+  | { tag: 'connect'; reason: string }
+  | { tag: 'protocol'; reason: string };
+
+export type SubrequestResult =
+  | { ok: true; value: Subresponse }
+  | { ok: false; error: SubrequestError };
+
+export type ConfigureResult = { ok: true; value: FilterInfo } | { ok: false; error: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * What a guest may call while one hook runs. The pipeline hands a fresh HostCalls to every
+ * hook call: instances are pooled, not pinned to a request, so the request an import acts
+ * for is known only per call.
+ */
+export interface HostCalls {
+  httpSubrequest(req: Subrequest): Promise<SubrequestResult>;
+  httpSubrequestAll(reqs: Subrequest[]): Promise<SubrequestResult[]>;
+  contextGet(key: string): Uint8Array | undefined;
+  contextSet(key: string, value: Uint8Array): void;
+  log(level: LogLevel, msg: string): void;
+}
+
+/** One live instance of a filter component. One call at a time (the pool guarantees it). */
+export interface FilterInstance {
+  configure(host: HostCalls, config: string): Promise<ConfigureResult>;
+  onRequestHeaders(host: HostCalls, info: RequestInfo, head: RequestHead): Promise<Action>;
+  onRequestBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action>;
+  onResponseHeaders(host: HostCalls, info: RequestInfo, head: ResponseHead): Promise<Action>;
+  onResponseBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action>;
+  /** Current size of the guest's linear memory, in bytes. */
+  memoryBytes(): number;
+}
+
+/** Makes instances of one loaded component. */
+export interface ComponentFactory {
+  /** Which binding runs the instances: the specialised fast path or the general jco glue. */
+  readonly binding: 'fast' | 'jco';
+  instantiate(): Promise<FilterInstance>;
+}
