@@ -1,0 +1,18 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+
+/** The WIT package every praxis filter is built against. */
+export const WIT_PATH = fileURLToPath(new URL('../../wit/praxis.wit', import.meta.url));
+export const WORLD = 'plugin';
+
+/**
+ * Turns a core module that follows docs/abi.md into a praxis:filter component: embeds the
+ * WIT as the component-type custom section, then wraps it with wit-component.
+ * (`jco embed --wit` on the command line panics; the JS API does not.)
+ */
+export async function componentize(core: Uint8Array): Promise<Uint8Array> {
+  const witSource = await readFile(WIT_PATH, 'utf8');
+  const embedded = await componentEmbed({ binary: core, witSource, world: WORLD, stringEncoding: 'utf8' });
+  return componentNew(embedded, []);
+}
