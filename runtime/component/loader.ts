@@ -1,0 +1,116 @@
+/**
+ * Loads a praxis filter component: read, pin-check, validate that it is a component of the
+ * praxis:filter world, pick a binding (the fast path when the component is what the SDKs
+ * produce, else the jco glue), compile once per (content hash, memory ceiling).
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { componentWit } from '@bytecodealliance/jco';
+import { ComponentLoadError } from './errors.ts';
+import { FastComponentFactory, fastPathObstacle } from './fast-binding.ts';
+import { createJcoFactory } from './jco-binding.ts';
+import type { ComponentFactory } from './types.ts';
+import { WASM_PAGE, binaryKind, coreExports, coreImports, coreModulesOfComponent, sections, withMemoryCeiling } from './wasm-binary.ts';
+
+export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
+export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
+
+export interface LoadOptions {
+  /** Ceiling of the guest's linear memory, in bytes (default 64 MiB). */
+  memoryLimitBytes?: number;
+  /** Where transpiled glue is cached (default: the OS temp dir). */
+  cacheDir?: string;
+  /** 'auto' (default) takes the fast path when it can. */
+  binding?: 'auto' | 'fast' | 'jco';
+  /** Hex sha256 the file must have. */
+  sha256?: string;
+}
+
+export interface LoadedComponent {
+  factory: ComponentFactory;
+  sha256: string;
+  bytes: number;
+  /** The component's world, as WIT text. */
+  wit: string;
+  /** Why the fast path was not taken, when it was not. */
+  fastPathObstacle?: string;
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof source !== 'string') return source;
+  try {
+    return new Uint8Array(await readFile(source));
+  } catch (err) {
+    throw new ComponentLoadError('io', `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The WIT lines naming what a component imports and exports. */
+function worldItems(wit: string, kind: 'import' | 'export'): string[] {
+  const re = new RegExp(`^\\s*${kind}\\s+([^;{]+?)\\s*[;{]`, 'gm');
+  return [...wit.matchAll(re)].map((m) => m[1]!.replace(/:\s*(func|interface).*$/, '').trim());
+}
+
+export async function checkWorld(bytes: Uint8Array): Promise<string> {
+  let wit: string;
+  try {
+    wit = await componentWit(bytes);
+  } catch (err) {
+    throw new ComponentLoadError('malformed', `not a valid component: ${String((err as Error).message ?? err).split('\n')[0]}`);
+  }
+  const exports = worldItems(wit, 'export');
+  if (!exports.includes(FILTER_EXPORT)) {
+    throw new ComponentLoadError('wrong-world', `the component does not export ${FILTER_EXPORT} (it exports: ${exports.join(', ') || 'nothing'}); build it against wit/praxis.wit, world plugin`);
+  }
+  const foreign = worldItems(wit, 'import').filter((i) => !i.startsWith('praxis:filter/') || !i.endsWith('@0.1.0'));
+  if (foreign.length) {
+    throw new ComponentLoadError('forbidden-import', `the component imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter@0.1.0 interfaces`);
+  }
+  return wit;
+}
+
+export async function loadComponent(source: string | Uint8Array, opts: LoadOptions = {}): Promise<LoadedComponent> {
+  const bytes = await readSource(source);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
+    throw new ComponentLoadError('io', `sha256 mismatch: expected ${opts.sha256.toLowerCase()}, the file has ${sha256}`);
+  }
+  if (binaryKind(bytes) === 'core-module') {
+    throw new ComponentLoadError('core-module', 'this is a core WebAssembly module, not a component: build it with `praxis-wasm build`, which embeds the praxis WIT');
+  }
+  sections(bytes); // truncation and section bounds, with a precise message
+  const wit = await checkWorld(bytes);
+
+  const limit = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
+  const maxPages = Math.max(1, Math.floor(limit / WASM_PAGE));
+  const cores = coreModulesOfComponent(bytes);
+  const core = cores.length === 1 ? cores[0]! : undefined;
+  const obstacle = core ? fastPathObstacle(coreImports(core), coreExports(core)) : `has ${cores.length} core modules`;
+  const binding = opts.binding ?? 'auto';
+  if (binding === 'fast' && obstacle) throw new ComponentLoadError('unsupported', `the fast binding cannot run this component: it ${obstacle}`);
+
+  let factory: ComponentFactory;
+  if (binding !== 'jco' && !obstacle && core) {
+    const key = `${sha256}:${maxPages}`;
+    let module = compiled.get(key);
+    if (!module) {
+      module = WebAssembly.compile(withMemoryCeiling(core, maxPages) as BufferSource);
+      compiled.set(key, module);
+      module.catch(() => compiled.delete(key));
+    }
+    try {
+      factory = new FastComponentFactory(await module, coreImports(core));
+    } catch (err) {
+      throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
+    }
+  } else {
+    factory = await createJcoFactory(bytes, sha256, opts.cacheDir ?? join(tmpdir(), 'praxis-wasm-cache'), maxPages);
+  }
+  const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit };
+  if (obstacle) loaded.fastPathObstacle = obstacle;
+  return loaded;
+}
