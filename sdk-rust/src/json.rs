@@ -1,0 +1,447 @@
+//! A small JSON reader for configs and request bodies (no serde here: the SDK has no deps).
+//! `parse` builds a [`Value`]; `member_span`/`set_member` work on the raw text of a top-level
+//! object so a filter can copy or rewrite one field and keep the rest of a body byte-for-byte.
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Value>),
+    /// Members in document order; duplicate keys are kept, `get` returns the first.
+    Object(Vec<(String, Value)>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// Byte offset where parsing stopped.
+    pub pos: usize,
+    pub msg: &'static str,
+}
+
+const MAX_DEPTH: u32 = 128; // bounded recursion: a hostile body must not overflow the stack
+
+impl Value {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+    /// A non-negative integer that f64 holds exactly.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) if *n >= 0.0 && *n <= 9007199254740992.0 && *n == (*n as u64) as f64 => Some(*n as u64),
+            _ => None,
+        }
+    }
+    pub fn as_u32(&self) -> Option<u32> {
+        self.as_u64().filter(|n| *n <= u32::MAX as u64).map(|n| n as u32)
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    pub fn as_object(&self) -> Option<&[(String, Value)]> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+}
+
+/// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
+pub fn parse(src: &str) -> Result<Value, Error> {
+    parse_bytes(src.as_bytes())
+}
+
+pub fn parse_bytes(src: &[u8]) -> Result<Value, Error> {
+    let mut p = Parser { s: src, i: 0, depth: 0 };
+    let v = p.value()?;
+    p.ws();
+    if p.i != src.len() {
+        return p.err("trailing characters");
+    }
+    Ok(v)
+}
+
+/// Byte range of the value of `key` in a top-level JSON object (first occurrence).
+pub fn member_span(src: &[u8], key: &str) -> Option<(usize, usize)> {
+    let mut found = None;
+    members(src, |k, start, end| {
+        if found.is_none() && k == key {
+            found = Some((start, end));
+        }
+    })
+    .ok()?;
+    found
+}
+
+/// The raw JSON text of `key`'s value in a top-level object, e.g. `{"a":1}` for an object.
+pub fn member_raw<'a>(src: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    member_span(src, key).map(|(a, b)| &src[a..b])
+}
+
+/// `src` (a top-level object) with `key` set to the JSON text `raw`: every occurrence rewritten
+/// in place, or the member inserted first if absent. None if `src` is not an object.
+pub fn set_member(src: &[u8], key: &str, raw: &str) -> Option<Vec<u8>> {
+    let mut spans = Vec::new();
+    members(src, |k, a, b| {
+        if k == key {
+            spans.push((a, b))
+        }
+    })
+    .ok()?;
+    let mut out = Vec::with_capacity(src.len() + key.len() + raw.len() + 4);
+    if spans.is_empty() {
+        let open = src.iter().position(|&c| c == b'{')? + 1;
+        out.extend_from_slice(&src[..open]);
+        quote_into(&mut out, key);
+        out.push(b':');
+        out.extend_from_slice(raw.as_bytes());
+        let rest = &src[open..];
+        if rest.iter().any(|c| !c.is_ascii_whitespace() && *c != b'}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(rest);
+        return Some(out);
+    }
+    let mut at = 0;
+    for (a, b) in spans {
+        out.extend_from_slice(&src[at..a]);
+        out.extend_from_slice(raw.as_bytes());
+        at = b;
+    }
+    out.extend_from_slice(&src[at..]);
+    Some(out)
+}
+
+/// Appends `s` as a JSON string literal (quotes and escapes included).
+pub fn quote_into(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &c in s.as_bytes() {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]),
+            _ => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Calls `f(key, value_start, value_end)` for each member of a top-level object.
+fn members(src: &[u8], mut f: impl FnMut(&str, usize, usize)) -> Result<(), Error> {
+    let mut p = Parser { s: src, i: 0, depth: 1 };
+    p.ws();
+    p.expect(b'{')?;
+    p.ws();
+    if p.eat(b'}') {
+        return Ok(());
+    }
+    loop {
+        p.ws();
+        let k = p.string()?;
+        p.ws();
+        p.expect(b':')?;
+        p.ws();
+        let start = p.i;
+        p.value()?;
+        f(&k, start, p.i);
+        p.ws();
+        if p.eat(b'}') {
+            return Ok(());
+        }
+        p.expect(b',')?;
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    depth: u32,
+}
+
+impl<'a> Parser<'a> {
+    fn err<T>(&self, msg: &'static str) -> Result<T, Error> {
+        Err(Error { pos: self.i, msg })
+    }
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            return true;
+        }
+        false
+    }
+    fn expect(&mut self, c: u8) -> Result<(), Error> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            self.err("unexpected character")
+        }
+    }
+    fn lit(&mut self, word: &[u8], v: Value) -> Result<Value, Error> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, Error> {
+        self.ws();
+        match self.s.get(self.i) {
+            None => self.err("unexpected end"),
+            Some(b'n') => self.lit(b"null", Value::Null),
+            Some(b't') => self.lit(b"true", Value::Bool(true)),
+            Some(b'f') => self.lit(b"false", Value::Bool(false)),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'[') | Some(b'{') => {
+                if self.depth >= MAX_DEPTH {
+                    return self.err("nested too deep");
+                }
+                self.depth += 1;
+                let v = if self.s[self.i] == b'[' { self.array() } else { self.object() };
+                self.depth -= 1;
+                v
+            }
+            Some(_) => self.number(),
+        }
+    }
+
+    fn array(&mut self) -> Result<Value, Error> {
+        self.i += 1;
+        let mut a = Vec::new();
+        self.ws();
+        if self.eat(b']') {
+            return Ok(Value::Array(a));
+        }
+        loop {
+            a.push(self.value()?);
+            self.ws();
+            if self.eat(b']') {
+                return Ok(Value::Array(a));
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    fn object(&mut self) -> Result<Value, Error> {
+        self.i += 1;
+        let mut m = Vec::new();
+        self.ws();
+        if self.eat(b'}') {
+            return Ok(Value::Object(m));
+        }
+        loop {
+            self.ws();
+            let k = self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            let v = self.value()?;
+            m.push((k, v));
+            self.ws();
+            if self.eat(b'}') {
+                return Ok(Value::Object(m));
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, Error> {
+        let mut n = 0;
+        for _ in 0..4 {
+            let d = match self.s.get(self.i) {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return self.err("bad \\u escape"),
+            };
+            n = n * 16 + d as u32;
+            self.i += 1;
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self) -> Result<String, Error> {
+        self.expect(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let start = self.i;
+            while self.i < self.s.len() && !matches!(self.s[self.i], b'"' | b'\\' | 0..=0x1f) {
+                self.i += 1;
+            }
+            out.extend_from_slice(&self.s[start..self.i]);
+            match self.s.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    return String::from_utf8(out).or_else(|_| self.err("invalid utf-8"));
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = match self.s.get(self.i) {
+                        Some(c) => *c,
+                        None => return self.err("unexpected end"),
+                    };
+                    self.i += 1;
+                    let simple = match c {
+                        b'"' | b'\\' | b'/' => c,
+                        b'b' => 8,
+                        b'f' => 12,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => 0,
+                        _ => return self.err("bad escape"),
+                    };
+                    if c != b'u' {
+                        out.push(simple);
+                        continue;
+                    }
+                    let mut cp = self.hex4()?;
+                    if (0xD800..0xDC00).contains(&cp) && self.s[self.i..].starts_with(b"\\u") {
+                        self.i += 2;
+                        let lo = self.hex4()?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return self.err("bad surrogate pair");
+                        }
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    }
+                    let ch = char::from_u32(cp).unwrap_or('\u{FFFD}'); // a lone surrogate
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                }
+                Some(_) => return self.err("control character in string"),
+                None => return self.err("unterminated string"),
+            }
+        }
+    }
+
+    fn digits(&mut self, m: &mut u64, scale: &mut i32, frac: bool) -> usize {
+        let start = self.i;
+        while let Some(c @ b'0'..=b'9') = self.s.get(self.i).copied() {
+            if *m < 1_000_000_000_000_000_000 {
+                *m = *m * 10 + (c - b'0') as u64;
+                if frac {
+                    *scale -= 1;
+                }
+            } else if !frac {
+                *scale += 1; // past 19 significant digits: keep the magnitude, drop precision
+            }
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// Exact for integers up to 2^53; other values within an ulp or so, plenty for configs.
+    fn number(&mut self) -> Result<Value, Error> {
+        let neg = self.eat(b'-');
+        let (mut m, mut scale) = (0u64, 0i32);
+        if self.digits(&mut m, &mut scale, false) == 0 {
+            return self.err("invalid number");
+        }
+        if self.eat(b'.') && self.digits(&mut m, &mut scale, true) == 0 {
+            return self.err("invalid number");
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let eneg = self.eat(b'-');
+            if !eneg {
+                self.eat(b'+');
+            }
+            let (mut e, mut unused) = (0u64, 0i32);
+            if self.digits(&mut e, &mut unused, false) == 0 {
+                return self.err("invalid number");
+            }
+            let e = e.min(1000) as i32;
+            scale += if eneg { -e } else { e };
+        }
+        let mut v = m as f64;
+        if scale < 0 {
+            v /= 10f64.powi(-scale);
+        } else if scale > 0 {
+            v *= 10f64.powi(scale);
+        }
+        Ok(Value::Number(if neg { -v } else { v }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_values() {
+        let v = parse(r#" {"a": [1, -2.5, 3e2, true, false, null], "s": "x\"\\\/\n\u00e9\ud83d\ude00", "o": {}} "#).unwrap();
+        let a = v.get("a").unwrap().as_array().unwrap();
+        assert_eq!(a[0].as_u64(), Some(1));
+        assert_eq!(a[1].as_f64(), Some(-2.5));
+        assert_eq!(a[2].as_u32(), Some(300));
+        assert_eq!(a[3].as_bool(), Some(true));
+        assert!(a[5].is_null());
+        assert_eq!(v.get("s").unwrap().as_str(), Some("x\"\\/\né😀"));
+        assert_eq!(v.get("o").unwrap().as_object().map(|o| o.len()), Some(0));
+        assert_eq!(parse("1048576").unwrap().as_u32(), Some(1048576));
+        assert_eq!(parse("0.1").unwrap().as_f64(), Some(0.1));
+        assert_eq!(parse("\"héllo\"").unwrap().as_str(), Some("héllo"));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"abc", "01x", "1 2", "-", "1.", "\"\\x\"", "{\"a\":1,}"] {
+            assert!(parse(bad).is_err(), "{}", bad);
+        }
+        let deep = "[".repeat(1000);
+        assert_eq!(parse(&deep).unwrap_err().msg, "nested too deep");
+    }
+
+    #[test]
+    fn spans_and_rewrites() {
+        let body = br#"{"model":"gpt-4","max_tokens":512,"messages":[{"role":"user","content":"hi"}]}"#;
+        assert_eq!(member_raw(body, "model"), Some(&b"\"gpt-4\""[..]));
+        assert_eq!(member_raw(body, "messages").map(|r| r.len()), Some(32));
+        assert_eq!(member_raw(body, "nope"), None);
+        let out = set_member(body, "max_tokens", "1").unwrap();
+        assert_eq!(out, br#"{"model":"gpt-4","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}"#.to_vec());
+        let out = set_member(br#" { "model" : "m" } "#, "max_tokens", "1").unwrap();
+        assert_eq!(parse_bytes(&out).unwrap().get("max_tokens").unwrap().as_u64(), Some(1));
+        assert_eq!(set_member(b"{}", "k", "1").unwrap(), b"{\"k\":1}".to_vec());
+        assert_eq!(set_member(b"[1]", "k", "1"), None);
+        let mut q = Vec::new();
+        quote_into(&mut q, "a\"b\u{1}é");
+        assert_eq!(parse_bytes(&q).unwrap().as_str(), Some("a\"b\u{1}é"));
+    }
+}

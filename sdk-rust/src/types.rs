@@ -1,0 +1,236 @@
+//! The praxis:filter types, in Rust shape. Field names follow the WIT.
+
+/// Header name/value pairs in order. Names from the host are lower-case; lookups ignore case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(pub Vec<(String, String)>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    /// Replaces every value of `name` with one.
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.remove(&name);
+        self.0.push((name, value.into()));
+    }
+    /// Appends a value, keeping existing ones.
+    pub fn add(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+    /// Removes every value of `name`; true if there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.0.len() != before
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<(String, String)>> for Headers {
+    fn from(v: Vec<(String, String)>) -> Self {
+        Headers(v)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    pub authority: String,
+    pub headers: Headers,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub headers: Headers,
+}
+
+/// Identity of the request a hook runs for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    pub request_id: String,
+    /// 1 on the first attempt; rises on each retry of the same client request.
+    pub attempt: u32,
+    pub route: String,
+}
+
+/// A short-circuit answer: later filters and the upstream are skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Rejection {
+    pub fn new(status: u16) -> Self {
+        Rejection { status, headers: Headers::new(), body: None }
+    }
+    /// A JSON answer: sets content-type and the body.
+    pub fn json(status: u16, body: &str) -> Self {
+        let mut r = Rejection::new(status);
+        r.headers.add("content-type", "application/json");
+        r.body = Some(body.as_bytes().to_vec());
+        r
+    }
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.add(name, value);
+        self
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+/// Changes to the request (request hooks) or response (response hooks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mutations {
+    pub set_headers: Headers,
+    pub remove_headers: Vec<String>,
+    /// Replaces the body.
+    pub body: Option<Vec<u8>>,
+    /// Name of the upstream to send the request to (request hooks only).
+    pub upstream: Option<String>,
+}
+
+impl Mutations {
+    pub fn new() -> Self {
+        Mutations::default()
+    }
+    pub fn set_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_headers.set(name, value);
+        self
+    }
+    pub fn remove_header(mut self, name: impl Into<String>) -> Self {
+        self.remove_headers.push(name.into());
+        self
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+    pub fn upstream(mut self, name: impl Into<String>) -> Self {
+        self.upstream = Some(name.into());
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Continue(Option<Mutations>),
+    Reject(Rejection),
+    /// Forward the body accumulated so far (stream-buffer mode).
+    Release,
+    /// This filter needs no more body chunks.
+    BodyDone,
+}
+
+impl Action {
+    /// Continue with these mutations.
+    pub fn mutate(m: Mutations) -> Self {
+        Action::Continue(Some(m))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyMode {
+    None,
+    Stream,
+    /// Accumulate up to this many bytes before forwarding; 413 past it.
+    StreamBuffer(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterInfo {
+    pub name: String,
+    pub request_body: BodyMode,
+    pub response_body: BodyMode,
+}
+
+impl FilterInfo {
+    /// A filter that sees no bodies.
+    pub fn new(name: impl Into<String>) -> Self {
+        FilterInfo { name: name.into(), request_body: BodyMode::None, response_body: BodyMode::None }
+    }
+    pub fn request_body(mut self, mode: BodyMode) -> Self {
+        self.request_body = mode;
+        self
+    }
+    pub fn response_body(mut self, mode: BodyMode) -> Self {
+        self.response_body = mode;
+        self
+    }
+}
+
+/// An outbound HTTP request, bounded by the host (timeouts are clamped to the request's deadline).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subrequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
+    pub body: Option<Vec<u8>>,
+    pub timeout_ms: Option<u32>,
+}
+
+impl Subrequest {
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        Subrequest { method: method.into(), url: url.into(), ..Subrequest::default() }
+    }
+    pub fn get(url: impl Into<String>) -> Self {
+        Subrequest::new("GET", url)
+    }
+    pub fn post(url: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        Subrequest::new("POST", url).body(body)
+    }
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.add(name, value);
+        self
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subresponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubrequestError {
+    Timeout,
+    TooLarge,
+    Denied(String),
+    Overloaded,
+    Cancelled,
+    Connect(String),
+    Protocol(String),
+}
