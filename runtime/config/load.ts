@@ -1,0 +1,100 @@
+/**
+ * Reads and validates a gateway config. Every error names the key path and what was expected;
+ * an invalid config changes nothing (nothing is started).
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import type { GatewayConfig } from './types.ts';
+
+const schema = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as object;
+const validate = new Ajv({ allErrors: true, strict: false }).compile<GatewayConfig>(schema);
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid config ${source}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `routes[0].filters[1]`-style path from ajv's JSON pointer. */
+function keyPath(pointer: string, extra?: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(top level)';
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required': return `${keyPath(e.instancePath, String(p.missingProperty))}: is required`;
+    case 'additionalProperties': return `${keyPath(e.instancePath, String(p.additionalProperty))}: unknown key`;
+    case 'enum': return `${keyPath(e.instancePath)}: must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'propertyNames': return `${keyPath(e.instancePath)}: invalid name ${JSON.stringify(p.propertyName)}`;
+    default: return `${keyPath(e.instancePath)}: ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Cross-references the schema cannot express. */
+function crossCheck(c: GatewayConfig): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  c.routes.forEach((r, i) => {
+    if (seen.has(r.name)) problems.push(`routes[${i}].name: duplicate route name "${r.name}"`);
+    seen.add(r.name);
+    if (!c.upstreams[r.upstream]) problems.push(`routes[${i}].upstream: no upstream named "${r.upstream}" (have: ${Object.keys(c.upstreams).join(', ')})`);
+    (r.filters ?? []).forEach((f, j) => {
+      if (!c.plugins?.[f]) problems.push(`routes[${i}].filters[${j}]: no plugin named "${f}"`);
+    });
+  });
+  for (const [name, u] of Object.entries(c.upstreams)) {
+    u.endpoints.forEach((e, i) => {
+      try {
+        new URL(e);
+      } catch {
+        problems.push(`upstreams.${name}.endpoints[${i}]: not a valid URL`);
+      }
+    });
+  }
+  for (const [name, p] of Object.entries(c.plugins ?? {})) {
+    if (p.pool?.min !== undefined && p.pool.max !== undefined && p.pool.min > p.pool.max) {
+      problems.push(`plugins.${name}.pool.min: must not exceed pool.max (${p.pool.max})`);
+    }
+  }
+  return problems;
+}
+
+export function validateConfig(value: unknown, source = '(inline)'): GatewayConfig {
+  if (!validate(value)) throw new ConfigError(source, (validate.errors ?? []).map(describe));
+  const problems = crossCheck(value);
+  if (problems.length) throw new ConfigError(source, problems);
+  return value;
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** Folder relative plugin paths are resolved against. */
+  baseDir: string;
+}
+
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return { config: validateConfig(value, path), baseDir: dirname(resolve(path)) };
+}

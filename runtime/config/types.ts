@@ -1,0 +1,55 @@
+/** The gateway's configuration, as validated by schema.json (see docs/config.md). */
+
+export interface PluginConfig {
+  /** Path to the component; relative paths are resolved against the config file's folder. */
+  path: string;
+  /** Hex sha256 the file must have; a mismatch refuses to start. */
+  sha256?: string;
+  /** Handed to the filter's configure() as JSON text (a string is passed as is). */
+  config?: unknown;
+  pool?: { min?: number; max?: number; acquireTimeoutMs?: number };
+  /** Ceiling of each instance's linear memory (default 64). */
+  memoryLimitMb?: number;
+  /** What a trap does to the request: `closed` answers 500 (default), `open` skips the filter. */
+  failure?: 'open' | 'closed';
+  /** Hosts this plugin may reach with sub-requests ("host" or "host:port"); default none. */
+  allowedHosts?: string[];
+  subrequests?: { timeoutMs?: number; maxResponseBytes?: number; maxInFlight?: number };
+  /** Which binding runs the component: `auto` (default) takes the fast path when it can. */
+  binding?: 'auto' | 'fast' | 'jco';
+}
+
+export interface UpstreamConfig {
+  /** Base URLs (origin, optionally a path prefix) tried in turn on retries. */
+  endpoints: string[];
+}
+
+export interface RouteConfig {
+  name: string;
+  match?: { pathPrefix?: string; headers?: Record<string, string> };
+  upstream: string;
+  filters?: string[];
+  /** The client request's deadline (default 30000); sub-request timeouts are clamped below it. */
+  timeoutMs?: number;
+  /** Further attempts on connect failure or 502/503/504 (default 0). Needs a replayable body. */
+  retries?: number;
+  /** With retries, the request body is kept for replay up to this many bytes (default 1 MiB). */
+  maxRetryBodyBytes?: number;
+}
+
+export interface GatewayConfig {
+  listen?: { host?: string; port?: number };
+  plugins?: Record<string, PluginConfig>;
+  upstreams: Record<string, UpstreamConfig>;
+  routes: RouteConfig[];
+  limits?: {
+    /** Global cap on in-flight sub-requests; when full, new client requests get 429. */
+    maxSubrequestsInFlight?: number;
+    /** Requests arriving with a deeper x-praxis-depth are refused with 508 (default 4). */
+    maxDepth?: number;
+    /** Time to let in-flight requests finish on SIGTERM (default 10000). */
+    shutdownGraceMs?: number;
+  };
+  subrequests?: { connectTimeoutMs?: number; defaultTimeoutMs?: number; maxResponseBytes?: number; maxRequestBytes?: number };
+  log?: { level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+}

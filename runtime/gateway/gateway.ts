@@ -1,0 +1,115 @@
+/**
+ * A running gateway: plugins loaded and pooled, one pipeline per route, a node:http listener.
+ * close() stops accepting, lets in-flight exchanges finish (within the grace period), then
+ * releases pools, the sub-request bridge and upstream connections.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/types.ts';
+import { createLogger, type LoggerOptions } from '../observability/logger.ts';
+import type { ChainFilter } from '../pipeline/filter.ts';
+import { HookInvoker } from '../pipeline/invoke.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import type { PoolStats } from '../pool/plugin-pool.ts';
+import { SubrequestBridge } from '../subrequest/index.ts';
+import { handleExchange } from './exchange.ts';
+import { loadPlugin } from './plugins.ts';
+import type { GatewayState } from './state.ts';
+import { Upstreams } from './upstreams.ts';
+
+export interface StartOptions {
+  /** Folder that relative plugin paths are resolved against (default: the working directory). */
+  baseDir?: string;
+  logger?: Logger;
+  log?: LoggerOptions;
+  /** Overrides listen.port (0 picks a free port). */
+  port?: number;
+  host?: string;
+  cacheDir?: string;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly logger: Logger;
+  poolStats(): PoolStats[];
+  /** Sub-requests in flight right now, across all requests. */
+  subrequestsInFlight(): number;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
+  const filters = new Map<string, ChainFilter>();
+  const closeAll = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
+  try {
+    for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
+      filters.set(name, await loadPlugin(name, cfg, opts.baseDir ?? process.cwd(), logger, opts.cacheDir));
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const bridge = new SubrequestBridge({
+    logger: logger.child({ component: 'subrequest' }),
+    ...(config.limits?.maxSubrequestsInFlight !== undefined ? { maxInFlight: config.limits.maxSubrequestsInFlight } : {}),
+    ...config.subrequests,
+  });
+  const invoker = new HookInvoker(bridge);
+  const pipelines = new Map<string, Pipeline>();
+  for (const route of config.routes) {
+    pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
+  }
+  const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
+  const state: GatewayState = {
+    logger, accessLog: logger.child({ log: 'access' }), routes: config.routes, pipelines, upstreams, bridge,
+    maxDepth: config.limits?.maxDepth ?? 4,
+  };
+
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const server: Server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    inFlight++;
+    handleExchange(state, req, res)
+      .catch((err) => {
+        logger.error({ err }, 'unhandled exchange failure');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      })
+      .finally(() => {
+        inFlight--;
+        if (inFlight === 0) idle?.();
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? config.listen?.port ?? 8080, opts.host ?? config.listen?.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    logger,
+    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
+    subrequestsInFlight: () => bridge.inFlight(),
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          const drained = new Promise<void>((r) => { idle = r; });
+          const grace = new Promise<void>((r) => setTimeout(r, config.limits?.shutdownGraceMs ?? 10_000).unref());
+          await Promise.race([drained, grace]);
+        }
+        server.closeAllConnections();
+        await closed;
+        await Promise.all([closeAll(), bridge.close(), upstreams.close()]);
+      })();
+      return closing;
+    },
+  };
+}

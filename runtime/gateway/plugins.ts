@@ -1,0 +1,62 @@
+/** Loads every plugin a config names into a pool; any failure stops the start, naming the plugin. */
+import { isAbsolute, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadComponent } from '../component/loader.ts';
+import type { HostCalls } from '../component/types.ts';
+import type { PluginConfig } from '../config/types.ts';
+import type { ChainFilter } from '../pipeline/filter.ts';
+import { DEFAULT_POOL_LIMITS, PluginPool } from '../pool/plugin-pool.ts';
+
+export class PluginLoadError extends Error {
+  readonly plugin: string;
+  constructor(plugin: string, reason: string) {
+    super(`plugin "${plugin}" failed to load: ${reason}`);
+    this.name = 'PluginLoadError';
+    this.plugin = plugin;
+  }
+}
+
+/** configure() runs outside any request: it may log, but not call out or use the store. */
+function configureHost(logger: Logger): HostCalls {
+  const refuse = { ok: false as const, error: { tag: 'denied' as const, reason: 'no sub-requests during configure' } };
+  return {
+    httpSubrequest: async () => refuse,
+    httpSubrequestAll: async (reqs) => reqs.map(() => refuse),
+    contextGet: () => undefined,
+    contextSet: () => {},
+    log: (level, msg) => logger[level]({ guest: true, phase: 'configure' }, msg),
+  };
+}
+
+export function configText(config: unknown): string {
+  if (config === undefined) return '{}';
+  return typeof config === 'string' ? config : JSON.stringify(config);
+}
+
+export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: string, logger: Logger, cacheDir?: string): Promise<ChainFilter> {
+  const path = isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path);
+  const log = logger.child({ plugin: name });
+  try {
+    const loaded = await loadComponent(path, {
+      memoryLimitBytes: (cfg.memoryLimitMb ?? 64) * 1024 * 1024,
+      binding: cfg.binding ?? 'auto',
+      ...(cfg.sha256 ? { sha256: cfg.sha256 } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
+    });
+    const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
+    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log));
+    log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
+    return {
+      name, pool, info: pool.info, failure: cfg.failure ?? 'closed',
+      subrequests: {
+        plugin: name,
+        allowedHosts: cfg.allowedHosts ?? [],
+        maxInFlight: cfg.subrequests?.maxInFlight ?? 64,
+        ...(cfg.subrequests?.timeoutMs !== undefined ? { timeoutMs: cfg.subrequests.timeoutMs } : {}),
+        ...(cfg.subrequests?.maxResponseBytes !== undefined ? { maxResponseBytes: cfg.subrequests.maxResponseBytes } : {}),
+      },
+    };
+  } catch (err) {
+    throw new PluginLoadError(name, (err as Error).message);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The way back: response-headers hooks (reverse chain order), then the body, streamed to the
+ * client chunk by chunk unless some filter asked to hold it. The head is written lazily, at the
+ * first forwardable chunk, so a filter holding the body can still reject or change it.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { ResponseHead } from '../component/types.ts';
+import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.ts';
+import type { ChainFilter } from '../pipeline/filter.ts';
+import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { RequestContext } from '../pipeline/request-context.ts';
+import { sendJsonError, writeHead } from './responses.ts';
+import type { GatewayState } from './state.ts';
+
+interface Exchange {
+  status: number;
+  bytesOut: number;
+}
+
+async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
+  if (!res.write(chunk)) await once(res, 'drain');
+}
+
+export async function sendResponse(
+  _gw: GatewayState, ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
+  upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: Exchange,
+): Promise<void> {
+  const out = await pipeline.responseHeaders(ctx, passed, upstreamHead);
+  let head = out.head;
+  let source: Buffer | Readable = body;
+  if (out.rejection) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    const r = out.rejection.rejection;
+    head = { status: r.status, headers: r.headers };
+    source = Buffer.from(r.body ?? []);
+  } else if (out.body) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    source = Buffer.from(out.body);
+  }
+  ex.status = head.status;
+  const chain = out.rejection ? undefined : pipeline.bodyChain(ctx, passed, 'response');
+
+  if (!chain?.wanted) {
+    if (Buffer.isBuffer(source)) {
+      writeHead(res, head.status, head.headers, source.length);
+      res.end(source);
+      ex.bytesOut = source.length;
+      return;
+    }
+    const length = getHeader(head.headers, 'content-length');
+    writeHead(res, head.status, head.headers, length === undefined ? undefined : Number(length));
+    res.flushHeaders();
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      ex.bytesOut += chunk.length;
+      await write(res, chunk);
+    }
+    res.end();
+    return;
+  }
+
+  const length = Buffer.isBuffer(source) ? source.length : Number(getHeader(head.headers, 'content-length') ?? NaN);
+  const flow = flowThrough(chain, source, Number.isNaN(length) ? undefined : length, (ms) => {
+    if (res.headersSent) return;
+    for (const m of ms) head = { ...head, headers: applyHeaderMutations(head.headers, m) };
+  });
+  try {
+    for await (const chunk of flow) {
+      if (!res.headersSent) {
+        writeHead(res, head.status, head.headers);
+        res.flushHeaders();
+      }
+      ex.bytesOut += chunk.length;
+      await write(res, chunk);
+    }
+  } catch (err) {
+    if (!Buffer.isBuffer(source)) source.destroy();
+    if (err instanceof BodyRejected && !res.headersSent) {
+      const r = err.rejection;
+      const b = Buffer.from(r.body ?? []);
+      writeHead(res, r.status, r.headers, b.length);
+      res.end(b);
+      ex.status = r.status;
+      ex.bytesOut = b.length;
+      return;
+    }
+    if (err instanceof BodyTooLarge && !res.headersSent) {
+      ex.status = 502;
+      ex.bytesOut = sendJsonError(res, 502, 'response_too_large', err.message, { plugin: err.plugin, limit: err.limit });
+      return;
+    }
+    throw err;
+  }
+  if (!res.headersSent) writeHead(res, head.status, head.headers, 0);
+  res.end();
+}

@@ -1,0 +1,25 @@
+/** Answers the gateway itself gives (errors, rejections), always JSON or the filter's own body. */
+import type { ServerResponse } from 'node:http';
+import type { HeaderList } from '../component/types.ts';
+
+export function sendJsonError(res: ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): number {
+  const body = JSON.stringify({ error: { type, message, ...extra } });
+  if (res.headersSent) {
+    res.destroy();
+    return 0;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+  return Buffer.byteLength(body);
+}
+
+/** Writes a head from a header list, dropping framing headers the host sets itself. */
+export function writeHead(res: ServerResponse, status: number, headers: HeaderList, contentLength?: number): void {
+  const flat: string[] = [];
+  for (const [k, v] of headers) {
+    if (k === 'content-length' || k === 'transfer-encoding' || k === 'connection' || k === 'keep-alive') continue;
+    flat.push(k, v);
+  }
+  if (contentLength !== undefined) flat.push('content-length', String(contentLength));
+  res.writeHead(status, flat);
+}

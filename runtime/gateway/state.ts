@@ -1,0 +1,16 @@
+/** What every exchange of a running gateway shares. */
+import type { Logger } from 'pino';
+import type { RouteConfig } from '../config/types.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { SubrequestBridge } from '../subrequest/index.ts';
+import type { Upstreams } from './upstreams.ts';
+
+export interface GatewayState {
+  readonly logger: Logger;
+  readonly accessLog: Logger;
+  readonly routes: readonly RouteConfig[];
+  readonly pipelines: ReadonlyMap<string, Pipeline>;
+  readonly upstreams: Upstreams;
+  readonly bridge: SubrequestBridge;
+  readonly maxDepth: number;
+}

@@ -1,0 +1,67 @@
+/**
+ * Drives a body source through a BodyChain as an async generator of forwardable chunks, so
+ * whoever consumes it (undici for a request, the client socket for a response) pulls at its
+ * own pace and nothing is read ahead. A rejection or an exceeded ceiling surfaces as a throw.
+ */
+import type { Mutations, Rejection } from '../component/types.ts';
+import type { BodyChain } from './body-chain.ts';
+
+export class BodyRejected extends Error {
+  readonly rejection: Rejection;
+  readonly plugin: string;
+  constructor(rejection: Rejection, plugin: string) {
+    super(`body rejected by ${plugin} with ${rejection.status}`);
+    this.name = 'BodyRejected';
+    this.rejection = rejection;
+    this.plugin = plugin;
+  }
+}
+
+export class BodyTooLarge extends Error {
+  readonly plugin: string;
+  readonly limit: number;
+  constructor(plugin: string, limit: number) {
+    super(`body exceeds the ${limit}-byte buffer of plugin ${plugin}`);
+    this.name = 'BodyTooLarge';
+    this.plugin = plugin;
+    this.limit = limit;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Yields each chunk of `source` with an end-of-stream flag. When the length is known, the
+ * chunk that completes it carries the flag (no extra empty call); otherwise an empty final
+ * chunk does.
+ */
+export async function* withEndOfStream(source: AsyncIterable<Buffer> | Buffer, contentLength: number | undefined): AsyncGenerator<[Buffer, boolean]> {
+  if (Buffer.isBuffer(source)) {
+    yield [source, true];
+    return;
+  }
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    const eos = contentLength !== undefined && seen >= contentLength;
+    yield [chunk, eos];
+    if (eos) return;
+  }
+  yield [EMPTY, true];
+}
+
+export async function* flowThrough(
+  chain: BodyChain,
+  source: AsyncIterable<Buffer> | Buffer,
+  contentLength: number | undefined,
+  onMutations: (m: Mutations[]) => void,
+): AsyncGenerator<Buffer> {
+  for await (const [chunk, eos] of withEndOfStream(source, contentLength)) {
+    const step = await chain.push(chunk, eos);
+    if (step.kind === 'too-large') throw new BodyTooLarge(step.plugin, step.limit);
+    if (step.mutations.length) onMutations(step.mutations);
+    if (step.kind === 'reject') throw new BodyRejected(step.rejection, step.plugin);
+    for (const c of step.chunks) yield c;
+    if (step.eos) return;
+  }
+}

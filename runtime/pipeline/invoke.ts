@@ -1,0 +1,90 @@
+/**
+ * Runs one hook of one filter for one request: lend an instance, call, time it, give it back;
+ * then apply the plugin's failure mode to whatever went wrong.
+ */
+import { GuestTrap } from '../component/errors.ts';
+import type { Action, HostCalls } from '../component/types.ts';
+import { PoolTimeoutError } from '../pool/plugin-pool.ts';
+import type { SubrequestBridge } from '../subrequest/index.ts';
+import { type ChainFilter, hostCallsFor } from './filter.ts';
+import type { RequestContext } from './request-context.ts';
+
+export type HookName = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
+
+/** A hook could not produce a decision; the gateway answers with `status`. */
+export class FilterFailure extends Error {
+  readonly status: number;
+  readonly plugin: string;
+  readonly hook: HookName;
+  readonly type: 'filter_failed' | 'pool_exhausted';
+  constructor(status: number, type: FilterFailure['type'], plugin: string, hook: HookName, message: string) {
+    super(message);
+    this.name = 'FilterFailure';
+    this.status = status;
+    this.type = type;
+    this.plugin = plugin;
+    this.hook = hook;
+  }
+}
+
+/** The client went away or the request timed out while a hook ran; its result is discarded. */
+export class RequestCancelled extends Error {
+  constructor() {
+    super('request cancelled');
+    this.name = 'RequestCancelled';
+  }
+}
+
+const CONTINUE: Action = { tag: 'continue' };
+
+export class HookInvoker {
+  private readonly bridge: SubrequestBridge;
+  /** HostCalls per (request, filter): made once per request, not per hook. */
+  private readonly hosts = new WeakMap<RequestContext, Map<string, HostCalls>>();
+
+  constructor(bridge: SubrequestBridge) {
+    this.bridge = bridge;
+  }
+
+  private hostFor(filter: ChainFilter, ctx: RequestContext): HostCalls {
+    let byFilter = this.hosts.get(ctx);
+    if (!byFilter) {
+      byFilter = new Map();
+      this.hosts.set(ctx, byFilter);
+    }
+    let host = byFilter.get(filter.name);
+    if (!host) {
+      host = hostCallsFor(filter, ctx, this.bridge);
+      byFilter.set(filter.name, host);
+    }
+    return host;
+  }
+
+  async invoke(
+    filter: ChainFilter,
+    ctx: RequestContext,
+    hook: HookName,
+    call: (instance: import('../component/types.ts').FilterInstance, host: HostCalls) => Promise<Action>,
+  ): Promise<Action> {
+    const host = this.hostFor(filter, ctx);
+    const started = performance.now();
+    try {
+      const action = await filter.pool.use((instance) => call(instance, host));
+      if (ctx.controller.signal.aborted) throw new RequestCancelled();
+      return action;
+    } catch (err) {
+      if (err instanceof RequestCancelled) throw err;
+      if (err instanceof PoolTimeoutError) {
+        ctx.logger.warn({ plugin: filter.name, hook }, err.message);
+        throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
+      }
+      if (ctx.controller.signal.aborted) throw new RequestCancelled();
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.logger.error({ plugin: filter.name, hook, trap: err instanceof GuestTrap, failure: filter.failure }, `filter failed: ${message}`);
+      if (filter.failure === 'open') return CONTINUE;
+      throw new FilterFailure(500, 'filter_failed', filter.name, hook, message);
+    } finally {
+      ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + (performance.now() - started);
+    }
+  }
+}

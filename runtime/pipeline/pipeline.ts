@@ -1,0 +1,92 @@
+/**
+ * One route's filter chain, in the vocabulary of praxis's native filters. Request hooks run in
+ * chain order; response hooks run in reverse, over the filters whose request hooks ran (so a
+ * filter that wrapped the request sees the response first, like nested middleware).
+ */
+import type { Action, FilterInstance, HeaderList, Mutations, Rejection, RequestHead, ResponseHead } from '../component/types.ts';
+import { BodyChain, type Direction } from './body-chain.ts';
+import type { ChainFilter } from './filter.ts';
+import { applyHeaderMutations } from './headers.ts';
+import type { HookInvoker } from './invoke.ts';
+import type { RequestContext } from './request-context.ts';
+
+export interface RequestHeadersOutcome {
+  head: RequestHead;
+  /** Filters whose request-headers hook ran and continued, in chain order. */
+  passed: ChainFilter[];
+  upstream?: string;
+  /** A filter replaced the request body outright. */
+  body?: Uint8Array;
+  rejection?: { rejection: Rejection; plugin: string };
+}
+
+export interface ResponseHeadersOutcome {
+  head: ResponseHead;
+  body?: Uint8Array;
+  rejection?: { rejection: Rejection; plugin: string };
+}
+
+export class Pipeline {
+  readonly filters: readonly ChainFilter[];
+  private readonly invoker: HookInvoker;
+
+  constructor(filters: ChainFilter[], invoker: HookInvoker) {
+    this.filters = filters;
+    this.invoker = invoker;
+  }
+
+  private info(ctx: RequestContext) {
+    return { requestId: ctx.id, attempt: ctx.attempt, route: ctx.route };
+  }
+
+  async requestHeaders(ctx: RequestContext, head: RequestHead): Promise<RequestHeadersOutcome> {
+    const out: RequestHeadersOutcome = { head: { ...head }, passed: [] };
+    for (const filter of this.filters) {
+      const current = out.head;
+      const action = await this.invoker.invoke(filter, ctx, 'on-request-headers', (i, h) => i.onRequestHeaders(h, this.info(ctx), current));
+      if (action.tag === 'reject') {
+        out.rejection = { rejection: action.rejection, plugin: filter.name };
+        return out;
+      }
+      out.passed.push(filter);
+      if (action.tag === 'continue' && action.mutations) applyRequestMutations(out, action.mutations);
+    }
+    return out;
+  }
+
+  /** The chain of body stages for one direction, over the given filters. */
+  bodyChain(ctx: RequestContext, filters: readonly ChainFilter[], direction: Direction): BodyChain {
+    const ordered = direction === 'request' ? [...filters] : [...filters].reverse();
+    const hook = direction === 'request' ? 'on-request-body' : 'on-response-body';
+    const info = this.info(ctx);
+    return new BodyChain(ordered, direction, (filter, chunk, eos) =>
+      this.invoker.invoke(filter, ctx, hook, (i: FilterInstance, h) =>
+        direction === 'request' ? i.onRequestBody(h, info, chunk, eos) : i.onResponseBody(h, info, chunk, eos)));
+  }
+
+  async responseHeaders(ctx: RequestContext, passed: readonly ChainFilter[], head: ResponseHead): Promise<ResponseHeadersOutcome> {
+    const out: ResponseHeadersOutcome = { head: { ...head } };
+    for (let i = passed.length - 1; i >= 0; i--) {
+      const filter = passed[i]!;
+      const current = out.head;
+      const action: Action = await this.invoker.invoke(filter, ctx, 'on-response-headers', (inst, h) => inst.onResponseHeaders(h, this.info(ctx), current));
+      if (action.tag === 'reject') {
+        out.rejection = { rejection: action.rejection, plugin: filter.name };
+        return out;
+      }
+      if (action.tag === 'continue' && action.mutations) {
+        out.head = { ...out.head, headers: applyHeaderMutations(out.head.headers, action.mutations) };
+        if (action.mutations.body) out.body = action.mutations.body;
+      }
+    }
+    return out;
+  }
+}
+
+export function applyRequestMutations(out: { head: RequestHead; upstream?: string; body?: Uint8Array }, m: Mutations): void {
+  out.head = { ...out.head, headers: applyHeaderMutations(out.head.headers, m) };
+  if (m.upstream !== undefined) out.upstream = m.upstream;
+  if (m.body !== undefined) out.body = m.body;
+}
+
+export type { HeaderList };

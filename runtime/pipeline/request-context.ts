@@ -1,0 +1,46 @@
+/**
+ * Everything the host keeps for one client request across its hooks and retry attempts:
+ * identity, deadline, the abort signal every sub-request listens to, the request-scoped store
+ * (checkpoints survive retries), and what the access log reports.
+ */
+import type { Logger } from 'pino';
+import type { SubrequestRecord, TraceContext } from '../subrequest/index.ts';
+
+export interface RequestContext {
+  readonly id: string;
+  attempt: number;
+  readonly route: string;
+  readonly deadline: number;
+  readonly controller: AbortController;
+  readonly trace: TraceContext;
+  readonly depth: number;
+  readonly logger: Logger;
+  /** Request-scoped store, one namespace per plugin. */
+  readonly store: Map<string, Uint8Array>;
+  readonly subrequests: SubrequestRecord[];
+  /** Milliseconds spent in each plugin's hooks. */
+  readonly filterMs: Record<string, number>;
+}
+
+export function createRequestContext(init: {
+  id: string;
+  route: string;
+  timeoutMs: number;
+  trace: TraceContext;
+  depth: number;
+  logger: Logger;
+}): RequestContext {
+  return {
+    id: init.id,
+    attempt: 1,
+    route: init.route,
+    deadline: Date.now() + init.timeoutMs,
+    controller: new AbortController(),
+    trace: init.trace,
+    depth: init.depth,
+    logger: init.logger,
+    store: new Map(),
+    subrequests: [],
+    filterMs: {},
+  };
+}

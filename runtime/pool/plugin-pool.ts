@@ -1,0 +1,146 @@
+/**
+ * A pool of instances of one plugin, on generic-pool. Each instance is configured once when it
+ * is made; it is lent to one call at a time (a suspended instance must never be re-entered);
+ * an instance that trapped or broke a limit is destroyed, never returned.
+ */
+import genericPool from 'generic-pool';
+import type { Pool } from 'generic-pool';
+import { GuestTrap } from '../component/errors.ts';
+import type { ComponentFactory, FilterInfo, FilterInstance, HostCalls } from '../component/types.ts';
+
+export interface PoolLimits {
+  min: number;
+  max: number;
+  acquireTimeoutMs: number;
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = { min: 1, max: 16, acquireTimeoutMs: 1000 };
+
+/** The pool could not lend an instance in time; the request gets 503 naming the plugin. */
+export class PoolTimeoutError extends Error {
+  readonly plugin: string;
+  constructor(plugin: string, timeoutMs: number) {
+    super(`plugin ${plugin}: no instance free within ${timeoutMs} ms`);
+    this.name = 'PoolTimeoutError';
+    this.plugin = plugin;
+  }
+}
+
+/** The guest's configure() answered an error: the plugin cannot load. */
+export class ConfigureError extends Error {
+  constructor(plugin: string, message: string) {
+    super(`plugin ${plugin}: configure failed: ${message}`);
+    this.name = 'ConfigureError';
+  }
+}
+
+export interface PoolStats {
+  plugin: string;
+  size: number;
+  available: number;
+  borrowed: number;
+  pending: number;
+  min: number;
+  max: number;
+  created: number;
+  destroyed: number;
+}
+
+export class PluginPool {
+  readonly plugin: string;
+  readonly info: FilterInfo;
+  private readonly pool: Pool<FilterInstance>;
+  private readonly limits: PoolLimits;
+  private created = 0;
+  private destroyed = 0;
+
+  private constructor(plugin: string, info: FilterInfo, pool: Pool<FilterInstance>, limits: PoolLimits) {
+    this.plugin = plugin;
+    this.info = info;
+    this.pool = pool;
+    this.limits = limits;
+  }
+
+  /**
+   * Makes one instance up front and configures it, so a configure error fails the load with
+   * the guest's own message (generic-pool would otherwise retry it forever in the background).
+   */
+  static async create(plugin: string, factory: ComponentFactory, config: string, limits: PoolLimits, configHost: HostCalls): Promise<PluginPool> {
+    const makeInstance = async (): Promise<{ instance: FilterInstance; info: FilterInfo }> => {
+      const instance = await factory.instantiate();
+      const result = await instance.configure(configHost, config);
+      if (!result.ok) throw new ConfigureError(plugin, result.error);
+      return { instance, info: result.value };
+    };
+    const first = await makeInstance();
+    let spare: FilterInstance | undefined = first.instance;
+    let self: PluginPool | undefined;
+    const pool = genericPool.createPool<FilterInstance>(
+      {
+        create: async () => {
+          if (self) self.created++;
+          if (spare) {
+            const s = spare;
+            spare = undefined;
+            return s;
+          }
+          return (await makeInstance()).instance;
+        },
+        destroy: async () => {
+          if (self) self.destroyed++;
+        },
+      },
+      { min: limits.min, max: limits.max, acquireTimeoutMillis: limits.acquireTimeoutMs, autostart: true },
+    );
+    self = new PluginPool(plugin, first.info, pool, limits);
+    return self;
+  }
+
+  async acquire(): Promise<FilterInstance> {
+    try {
+      return await this.pool.acquire();
+    } catch (err) {
+      if (err instanceof Error && err.name === 'TimeoutError') throw new PoolTimeoutError(this.plugin, this.limits.acquireTimeoutMs);
+      throw err;
+    }
+  }
+
+  /** Give back an instance after a call; one whose call failed is destroyed instead. */
+  async release(instance: FilterInstance, failed: unknown): Promise<void> {
+    if (failed instanceof GuestTrap || failed) await this.pool.destroy(instance);
+    else await this.pool.release(instance);
+  }
+
+  /** Runs `call` on a lent instance, and gives it back (or destroys it) whatever happens. */
+  async use<T>(call: (instance: FilterInstance) => Promise<T>): Promise<T> {
+    const instance = await this.acquire();
+    let failure: unknown;
+    try {
+      return await call(instance);
+    } catch (err) {
+      failure = err ?? new Error('unknown failure');
+      throw err;
+    } finally {
+      void this.release(instance, failure);
+    }
+  }
+
+  stats(): PoolStats {
+    return {
+      plugin: this.plugin,
+      size: this.pool.size,
+      available: this.pool.available,
+      borrowed: this.pool.borrowed,
+      pending: this.pool.pending,
+      min: this.pool.min,
+      max: this.pool.max,
+      created: this.created,
+      destroyed: this.destroyed,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.drain();
+    await this.pool.clear();
+  }
+}
