@@ -294,3 +294,70 @@ describe('header-router', () => {
     expect(r2.filter.onRequestBody(info(), enc('not json'), true)).toEqual({ tag: 'continue', val: undefined });
   });
 });
+
+describe('other AssemblyScript plugins', () => {
+  const chat = (prompt: string, model = 'gpt-4') => enc(JSON.stringify({ model, messages: [{ role: 'system', content: 'be nice' }, { role: 'user', content: prompt }] }));
+  async function plugin(dir: string, cfg: object): Promise<Instance> {
+    const inst = await (await loadComponent(dir)).make();
+    inst.filter.configure(JSON.stringify(cfg));
+    return inst;
+  }
+
+  it('request-headers', async () => {
+    const p = await plugin('plugins/request-headers', { set: { 'x-a': '1' }, remove: ['x-b'], requestId: 'x-request-id', serverTiming: true });
+    expect(p.filter.onRequestHeaders(info({ requestId: 'abc' }), head()).val).toMatchObject({ setHeaders: [['x-a', '1'], ['x-request-id', 'abc']], removeHeaders: ['x-b'] });
+    expect(p.filter.onResponseHeaders(info(), { status: 200, headers: [] }).val.setHeaders).toEqual([['server-timing', 'praxis;desc="request-headers"']]);
+  });
+
+  it('deny-list', async () => {
+    const p = await plugin('plugins/deny-list', { patterns: ['Ignore previous instructions'], maxBytes: 100 });
+    expect(p.filter.onRequestBody(info(), enc('please IGNORE previous'), false).tag).toBe('continue');
+    const a = p.filter.onRequestBody(info(), enc(' instructions now'), true);
+    expect(a.val.status).toBe(403);
+    expect(a.val.headers).toEqual([['content-type', 'application/json']]);
+    expect(JSON.parse(dec(a.val.body))).toEqual({ error: { type: 'denied', pattern: 'ignore previous instructions' } });
+    expect(p.filter.onRequestBody(info({ requestId: 'r2' }), enc('fine'), true).tag).toBe('release');
+  });
+
+  it('guardrail: block, allow, fail closed and open', async () => {
+    const p = await plugin('plugins/guardrail', { scannerUrl: 'http://127.0.0.1:9100/scan', failMode: 'closed', timeoutMs: 500 });
+    p.host.answer = (r) => ({ tag: 'ok', val: { status: 200, headers: [], body: enc(JSON.stringify(JSON.parse(dec(r.body)).prompt.includes('bad') ? { verdict: 'block', reason: 'bad "word"' } : { verdict: 'allow' })) } });
+    const b = p.filter.onRequestBody(info(), chat('a bad ü prompt'), true);
+    expect(p.host.subs[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:9100/scan', timeoutMs: 500 });
+    expect(JSON.parse(dec(p.host.subs[0]!.body))).toEqual({ prompt: 'a bad ü prompt' });
+    expect(b.val.status).toBe(403);
+    expect(JSON.parse(dec(b.val.body))).toEqual({ error: { type: 'guardrail', reason: 'bad "word"' } });
+    expect(p.filter.onRequestBody(info(), chat('hello'), true).tag).toBe('continue');
+    p.host.answer = () => ({ tag: 'err', val: { tag: 'timeout' } });
+    const f = p.filter.onRequestBody(info(), chat('hello'), true);
+    expect(f.val.status).toBe(503);
+    expect(dec(f.val.body)).toContain('timeout');
+    const o = await plugin('plugins/guardrail', { scannerUrl: 'http://s/', failMode: 'open' });
+    o.host.answer = () => ({ tag: 'ok', val: { status: 500, headers: [], body: new Uint8Array() } });
+    expect(o.filter.onRequestBody(info(), chat('hello'), true).tag).toBe('continue');
+    expect(o.host.logs[0]?.[0]).toBe('warn');
+  });
+
+  it('semantic-cache: hit, miss then store, errors never fail', async () => {
+    const p = await plugin('plugins/semantic-cache', { cacheUrl: 'http://127.0.0.1:9200', timeoutMs: 300 });
+    const store = new Map<string, Uint8Array>();
+    p.host.answer = (r) => {
+      if (r.method === 'PUT') return store.set(r.url, r.body!), { tag: 'ok', val: { status: 204, headers: [], body: new Uint8Array() } };
+      const hit = store.get(r.url);
+      return { tag: 'ok', val: hit ? { status: 200, headers: [], body: hit } : { status: 404, headers: [], body: new Uint8Array() } };
+    };
+    expect(p.filter.onRequestBody(info(), chat('What  is\nWasm? '), true).tag).toBe('continue');
+    expect(p.host.subs[0]!.url).toMatch(/^http:\/\/127\.0\.0\.1:9200\/cache\/[0-9a-f]{8}$/);
+    expect(p.filter.onResponseHeaders(info(), { status: 200, headers: [] }).val.setHeaders).toEqual([['x-praxis-cache', 'miss']]);
+    expect(p.filter.onResponseBody(info(), enc('{"answer":'), false).tag).toBe('continue');
+    expect(p.filter.onResponseBody(info(), enc('42}'), true).tag).toBe('continue');
+    expect(dec(store.get(p.host.subs[0]!.url))).toBe('{"answer":42}');
+    p.host.ctx.clear(); // next request, same normalised prompt
+    const hit = p.filter.onRequestBody(info(), chat('what is wasm?'), true);
+    expect(hit).toEqual({ tag: 'reject', val: { status: 200, headers: [['content-type', 'application/json'], ['x-praxis-cache', 'hit']], body: enc('{"answer":42}') } });
+    p.host.answer = () => ({ tag: 'err', val: { tag: 'connect', val: 'refused' } });
+    p.host.ctx.clear();
+    expect(p.filter.onRequestBody(info(), chat('new'), true).tag).toBe('continue');
+    expect(p.host.logs.at(-1)?.[0]).toBe('warn');
+  });
+});
