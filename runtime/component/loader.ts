@@ -73,6 +73,28 @@ export async function checkWorld(bytes: Uint8Array): Promise<string> {
   return wit;
 }
 
+/**
+ * wit-component adds two tiny modules beside the guest's own when an import returns through
+ * memory: a shim (no imports; exports a table `$imports` and trampolines named 0, 1, ...) and a
+ * fixup that fills that table. The fast binding supplies the imports itself, so those two are
+ * only recognised and skipped; anything else sends the component down the jco path.
+ */
+function isWitComponentShim(m: Uint8Array): boolean {
+  const imports = coreImports(m);
+  const exports = coreExports(m);
+  if (imports.length === 0) return exports.every((e) => /^\d+$/.test(e.name) || e.name === '$imports');
+  return exports.length === 0 && imports.every((i) => i.module === 'actual' || i.module === 'shim');
+}
+
+function mainCoreModule(cores: Uint8Array[]): { core?: Uint8Array; obstacle?: string } {
+  const mains = cores.filter((m) => coreExports(m).some((e) => e.name === `${FILTER_EXPORT}#configure`));
+  if (mains.length !== 1) return { obstacle: `has ${mains.length} core modules exporting ${FILTER_EXPORT}#configure by its canonical name` };
+  const others = cores.filter((m) => m !== mains[0]);
+  if (!others.every(isWitComponentShim)) return { obstacle: 'has core modules besides the guest and wit-component\'s import shims' };
+  const obstacle = fastPathObstacle(coreImports(mains[0]!), coreExports(mains[0]!));
+  return obstacle ? { obstacle } : { core: mains[0]! };
+}
+
 export async function loadComponent(source: string | Uint8Array, opts: LoadOptions = {}): Promise<LoadedComponent> {
   const bytes = await readSource(source);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -87,9 +109,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
 
   const limit = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
   const maxPages = Math.max(1, Math.floor(limit / WASM_PAGE));
-  const cores = coreModulesOfComponent(bytes);
-  const core = cores.length === 1 ? cores[0]! : undefined;
-  const obstacle = core ? fastPathObstacle(coreImports(core), coreExports(core)) : `has ${cores.length} core modules`;
+  const { core, obstacle } = mainCoreModule(coreModulesOfComponent(bytes));
   const binding = opts.binding ?? 'auto';
   if (binding === 'fast' && obstacle) throw new ComponentLoadError('unsupported', `the fast binding cannot run this component: it ${obstacle}`);
 
