@@ -6,7 +6,7 @@
  * renamed to the canonical names of docs/abi.md, and componentize() wraps the module.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 import { componentize } from './componentize.ts';
@@ -26,26 +26,39 @@ export const EXPORT_NAMES: ReadonlyMap<string, string> = new Map([
   }),
 ]);
 
-/** asc paths are relative to its baseDir (the repo root) and use forward slashes. */
-function ascPath(abs: string): string {
-  return relative(ROOT, abs).split('\\').join('/');
+/** asc paths are relative to its baseDir and use forward slashes. */
+function ascPath(abs: string, base = ROOT): string {
+  return relative(base, abs).split('\\').join('/');
+}
+
+/**
+ * The deepest folder holding both the plugin and the SDK. asc names modules by their path from
+ * its baseDir; a path with `..` would make the SDK two different modules (one per importer).
+ */
+function commonBase(a: string, b: string): string {
+  const pa = a.split(sep);
+  const pb = b.split(sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  return pa.slice(0, i).join(sep) || sep;
 }
 
 /** Compiles the plugin to a core module, or throws with asc's diagnostics. */
 export async function compileAssemblyScript(dir: string): Promise<Uint8Array> {
   const entry = join(resolve(dir), 'assembly', 'index.ts');
+  const base = commonBase(resolve(dir), ROOT);
   let binary: Uint8Array | undefined;
   let diagnostics = '';
   const sink = { write(s: string | Uint8Array) { diagnostics += typeof s === 'string' ? s : Buffer.from(s).toString(); return true; } };
   const { error } = await asc.main(
     [
-      ascPath(entry),
-      ascPath(join(SDK, 'exports.ts')),
-      '--baseDir', ROOT,
+      ascPath(entry, base),
+      ascPath(join(SDK, 'exports.ts'), base),
+      '--baseDir', base,
       '--outFile', 'module.wasm',
       '-O3', '--noAssert',
       '--runtime', 'stub',
-      '--use', `abort=${ascPath(join(SDK, 'abort'))}/praxisAbort`,
+      '--use', `abort=${ascPath(join(SDK, 'abort'), base)}/praxisAbort`,
       '--noColors',
     ],
     {

@@ -35,7 +35,7 @@ export function bufferBody(info: RequestInfo, direction: string, chunk: Uint8Arr
   return null;
 }
 
-/** Bytes of the body held so far by bufferBody (0 when none), plus this chunk. */
+/** Bytes held so far by bufferBody for this direction and attempt (0 when none). */
 export function bufferedLength(info: RequestInfo, direction: string): i32 {
   const held = context.get("praxis.body." + direction + "." + info.attempt.toString());
   return held === null ? 0 : held.length;
