@@ -4,6 +4,8 @@
 //! builds offline on rustc 1.63 as well as current stable.
 
 mod abi;
+#[doc(hidden)]
+pub mod alloc;
 mod host;
 pub mod json;
 mod types;
@@ -36,6 +38,7 @@ pub trait Filter: Default {
 #[doc(hidden)]
 pub mod rt {
     pub use crate::abi::rt::*;
+    pub use crate::alloc::wasm::SmallAlloc;
 }
 
 /// Writes the component exports (`praxis:filter/filter@0.1.0#…`, their `cabi_post_…` and
@@ -47,6 +50,8 @@ macro_rules! export_filter {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             static SLOT: $crate::rt::Slot<$t> = $crate::rt::Slot::new();
+            #[global_allocator]
+            static ALLOC: $crate::rt::SmallAlloc = $crate::rt::SmallAlloc::new();
 
             #[export_name = "cabi_realloc"]
             unsafe extern "C" fn cabi_realloc(old: u32, old_size: u32, align: u32, new_size: u32) -> u32 {
