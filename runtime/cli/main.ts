@@ -1,0 +1,44 @@
+/** The `praxis-wasm` command: run a gateway, build a plugin, inspect a component. */
+import { Command, InvalidArgumentError } from 'commander';
+import { runCommand } from './run.ts';
+import { buildCommand } from './build.ts';
+import { inspectCommand } from './inspect.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+const program = new Command()
+  .name('praxis-wasm')
+  .description('A gateway that runs HTTP filters shipped as WebAssembly components');
+
+program.command('run')
+  .description('run the gateway (with no --config: a built-in demo with bundled plugins and a demo upstream)')
+  .option('-c, --config <file>', 'gateway config (YAML)')
+  .option('-p, --port <port>', 'listen port (overrides listen.port)', port)
+  .option('--host <host>', 'listen address (overrides listen.host)')
+  .action(runCommand);
+
+program.command('build')
+  .description('build a plugin folder (AssemblyScript or Rust) into <dir>/dist/<name>.wasm')
+  .argument('<dir>', 'plugin folder')
+  .option('-f, --force', 'rebuild even if nothing changed')
+  .action(buildCommand);
+
+program.command('inspect')
+  .description("show a component's world, core modules, sizes and which binding runs it")
+  .argument('<file>', 'component .wasm')
+  .action(inspectCommand);
+
+program.command('demo-upstream')
+  .description('run the demo upstream alone (echoes requests as JSON; SSE on /v1/chat/completions)')
+  .option('-p, --port <port>', 'listen port', port, 9000)
+  .action(async (opts: { port: number }) => {
+    const { startDemoUpstream } = await import('../demo/upstream.ts');
+    const u = await startDemoUpstream(opts.port);
+    console.error(`demo upstream on ${u.url}`);
+  });
+
+await program.parseAsync(process.argv);
