@@ -1,0 +1,5 @@
+import { buildAll } from '../../scripts/build-plugins.ts';
+
+export default async function setup(): Promise<void> {
+  await buildAll();
+}
