@@ -141,6 +141,24 @@ pub fn set_member(src: &[u8], key: &str, raw: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `src` without whitespace outside strings: one line, safe to carry in a header value.
+pub fn minify(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len());
+    let (mut in_str, mut esc) = (false, false);
+    for &c in src {
+        if in_str {
+            in_str = esc || c != b'"';
+            esc = !esc && c == b'\\';
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else {
+            in_str = c == b'"';
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn quote_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -600,6 +618,7 @@ mod tests {
         assert_eq!(parse_bytes(&out).unwrap().get("max_tokens").unwrap().as_u64(), Some(1));
         assert_eq!(set_member(b"{}", "k", "1").unwrap(), b"{\"k\":1}".to_vec());
         assert_eq!(set_member(b"[1]", "k", "1"), None);
+        assert_eq!(minify(b"{ \"a b\" : [1, \"x\\\" y\"],\n \"c\": {} }"), b"{\"a b\":[1,\"x\\\" y\"],\"c\":{}}".to_vec());
         let mut q = Vec::new();
         quote_into(&mut q, "a\"b\u{1}é");
         assert_eq!(parse_bytes(&q).unwrap().as_str(), Some("a\"b\u{1}é"));
