@@ -5,15 +5,29 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
+/** ASCII case-insensitive equality without allocating (header names are ASCII tokens). */
+export function sameName(a: string, b: string): bool {
+  const n = a.length;
+  if (n != b.length) return false;
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x == y) continue;
+    if (x >= 65 && x <= 90) x += 32;
+    if (y >= 65 && y <= 90) y += 32;
+    if (x != y) return false;
+  }
+  return true;
+}
+
 /** Ordered header list with case-insensitive helpers. */
 export class Headers {
   entries: Header[] = [];
 
   /** First value of `name`, or null. */
   get(name: string): string | null {
-    const n = name.toLowerCase();
     for (let i = 0; i < this.entries.length; i++) {
-      if (this.entries[i].name.toLowerCase() == n) return this.entries[i].value;
+      if (sameName(this.entries[i].name, name)) return this.entries[i].value;
     }
     return null;
   }
@@ -32,10 +46,12 @@ export class Headers {
     return this;
   }
   remove(name: string): Headers {
-    const n = name.toLowerCase();
+    let found = false;
+    for (let i = 0; i < this.entries.length && !found; i++) found = sameName(this.entries[i].name, name);
+    if (!found) return this; // the common case: nothing to copy
     const kept: Header[] = [];
     for (let i = 0; i < this.entries.length; i++) {
-      if (this.entries[i].name.toLowerCase() != n) kept.push(this.entries[i]);
+      if (!sameName(this.entries[i].name, name)) kept.push(this.entries[i]);
     }
     this.entries = kept;
     return this;
