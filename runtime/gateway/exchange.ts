@@ -16,7 +16,7 @@ import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
 import { DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
 import type { GatewayState } from './state.ts';
-import { sendJsonError, writeHead } from './responses.ts';
+import { discard, sendJsonError, writeHead } from './responses.ts';
 import { matchRoute } from './routes.ts';
 import { sendResponse } from './response-phase.ts';
 
@@ -34,9 +34,10 @@ function contentLengthOf(headers: HeaderList): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-function hasBody(headers: HeaderList): boolean {
-  const cl = contentLengthOf(headers);
-  return (cl !== undefined && cl > 0) || getHeader(headers, 'transfer-encoding') !== undefined;
+/** Whether the client sends a body: from the raw request, since transfer-encoding is hop-by-hop and gone from the head. */
+function hasBody(req: IncomingMessage): boolean {
+  const cl = Number(req.headers['content-length'] ?? 0);
+  return cl > 0 || req.headers['transfer-encoding'] !== undefined;
 }
 
 async function readAll(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
@@ -132,7 +133,7 @@ async function runAttempts(
 ): Promise<void> {
   const retries = route.retries ?? 0;
   // A retry replays the body, so with retries it is kept (bounded); otherwise it streams.
-  let source: IncomingMessage | Buffer | undefined = hasBody(head.headers) ? req : undefined;
+  let source: IncomingMessage | Buffer | undefined = hasBody(req) ? req : undefined;
   if (source && retries > 0) {
     const all = await readAll(req, route.maxRetryBodyBytes ?? 1024 * 1024);
     if (!all) throw new BodyTooLarge('(route retry buffer)', route.maxRetryBodyBytes ?? 1024 * 1024);
@@ -150,7 +151,7 @@ async function runAttempts(
       throw outcome.error;
     }
     if (RETRY_STATUSES.has(outcome.response.statusCode) && canRetry) {
-      outcome.response.body.destroy();
+      discard(outcome.response.body);
       ctx.attempt++;
       continue;
     }

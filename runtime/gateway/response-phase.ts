@@ -12,7 +12,7 @@ import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
-import { sendJsonError, writeHead } from './responses.ts';
+import { discard, sendJsonError, writeHead } from './responses.ts';
 import type { GatewayState } from './state.ts';
 
 interface Exchange {
@@ -32,12 +32,12 @@ export async function sendResponse(
   let head = out.head;
   let source: Buffer | Readable = body;
   if (out.rejection) {
-    if (!Buffer.isBuffer(body)) body.destroy();
+    if (!Buffer.isBuffer(body)) discard(body);
     const r = out.rejection.rejection;
     head = { status: r.status, headers: r.headers };
     source = Buffer.from(r.body ?? []);
   } else if (out.body) {
-    if (!Buffer.isBuffer(body)) body.destroy();
+    if (!Buffer.isBuffer(body)) discard(body);
     source = Buffer.from(out.body);
   }
   ex.status = head.status;
@@ -76,7 +76,7 @@ export async function sendResponse(
       await write(res, chunk);
     }
   } catch (err) {
-    if (!Buffer.isBuffer(source)) source.destroy();
+    if (!Buffer.isBuffer(source)) discard(source);
     if (err instanceof BodyRejected && !res.headersSent) {
       const r = err.rejection;
       const b = Buffer.from(r.body ?? []);

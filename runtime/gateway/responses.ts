@@ -1,5 +1,6 @@
 /** Answers the gateway itself gives (errors, rejections), always JSON or the filter's own body. */
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { HeaderList } from '../component/types.ts';
 
 export function sendJsonError(res: ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): number {
@@ -22,4 +23,13 @@ export function writeHead(res: ServerResponse, status: number, headers: HeaderLi
   }
   if (contentLength !== undefined) flat.push('content-length', String(contentLength));
   res.writeHead(status, flat);
+}
+
+/**
+ * Drops an upstream body nobody will read. undici's body stream errors with "Request aborted"
+ * when destroyed unread; without a listener that error would crash the process.
+ */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
