@@ -9,9 +9,18 @@ export function liftString(ptr: usize, len: usize): string {
   return String.UTF8.decodeUnsafe(ptr, len);
 }
 
+/**
+ * A list<u8> as a Uint8Array. When the list is exactly one allocation from cabi_realloc (which
+ * shapes each as an ArrayBuffer: rtId @-8, rtSize @-4), it is wrapped in place, no copy; a list
+ * inside a larger allocation is copied. A false match is harmless: the view is still [ptr, ptr+len).
+ */
 export function liftBytes(ptr: usize, len: usize): Uint8Array {
+  if (len == 0) return new Uint8Array(0);
+  if ((ptr & 15) == 0 && ptr >= __heap_base + 20 && load<u32>(ptr - 8) == idof<ArrayBuffer>() && <usize>load<u32>(ptr - 4) == len) {
+    return Uint8Array.wrap(changetype<ArrayBuffer>(ptr));
+  }
   const out = new Uint8Array(<i32>len);
-  if (len) memory.copy(out.dataStart, ptr, len);
+  memory.copy(out.dataStart, ptr, len);
   return out;
 }
 

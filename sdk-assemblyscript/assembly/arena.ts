@@ -63,7 +63,9 @@ export function realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: us
     resultPending = false;
     arenaReset();
   }
-  if (align > 16) unreachable(); // the stub aligns blocks to 16; praxis types need at most 4
-  if (oldPtr == 0) return heap.alloc(newSize);
-  return heap.realloc(oldPtr, newSize);
+  if (align > 16) unreachable(); // objects are 16-aligned; praxis types need at most 4
+  // Every host allocation is shaped as an AssemblyScript ArrayBuffer (object header before it),
+  // so a body the host hands in can be wrapped as a Uint8Array without a copy (abi.ts liftBytes).
+  if (oldPtr == 0) return changetype<usize>(__new(newSize, idof<ArrayBuffer>()));
+  return changetype<usize>(__renew(oldPtr, newSize));
 }
