@@ -12,7 +12,7 @@ import {
   liftSubrequestFlat, lowerOptionBytes, lowerSubrequestResult,
 } from './praxis-abi.ts';
 import type {
-  Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead,
+  Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead, Subrequest,
 } from './types.ts';
 import type { CoreExport, CoreImport } from './wasm-binary.ts';
 
@@ -36,8 +36,9 @@ export function fastPathObstacle(imports: CoreImport[], exports: CoreExport[]): 
   return missing.length ? `lacks export ${missing.join(', ')}` : undefined;
 }
 
-type ExportFn = (...args: number[]) => number | Promise<number>;
+type ExportFn = (...args: number[]) => number;
 type PostFn = (ptr: number) => void;
+type Lift<T> = (m: GuestMemory, p: number) => T;
 
 /** The import a guest is in the middle of, so host calls reach the right request. */
 interface CallState {
@@ -50,123 +51,240 @@ function currentHost(state: CallState): HostCalls {
   return state.host;
 }
 
+/** The guest's memory at the start of an import call: the guest ran since the host last looked. */
+function memOf(state: CallState): GuestMemory {
+  const m = state.mem!;
+  m.sync();
+  return m;
+}
+
 function buildImports(state: CallState): WebAssembly.Imports {
-  const mem = (): GuestMemory => state.mem!;
   return {
     [HTTP]: {
       'http-subrequest': new WebAssembly.Suspending(
         async (mp: number, ml: number, up: number, ul: number, hp: number, hl: number, bt: number, bp: number, bl: number, tt: number, tv: number, ret: number) => {
-          const req = liftSubrequestFlat(mem(), mp, ml, up, ul, hp, hl, bt, bp, bl, tt, tv);
+          const req = liftSubrequestFlat(memOf(state), mp, ml, up, ul, hp, hl, bt, bp, bl, tt, tv);
           const result = await currentHost(state).httpSubrequest(req);
-          lowerSubrequestResult(mem(), ret, result);
+          lowerSubrequestResult(memOf(state), ret, result);
         },
       ) as unknown as WebAssembly.ImportValue,
       'http-subrequest-all': new WebAssembly.Suspending(async (ptr: number, len: number, ret: number) => {
-        const reqs = [];
-        for (let i = 0; i < len; i++) reqs.push(liftSubrequestAt(mem(), ptr + i * SUBREQUEST_SIZE));
+        const m0 = memOf(state);
+        const reqs = new Array<Subrequest>(len);
+        for (let i = 0; i < len; i++) reqs[i] = liftSubrequestAt(m0, ptr + i * SUBREQUEST_SIZE);
         const results = await currentHost(state).httpSubrequestAll(reqs);
-        const m = mem();
+        const m = memOf(state);
         const out = m.alloc(results.length * SUBREQUEST_RESULT_SIZE, 4);
-        results.forEach((r, i) => lowerSubrequestResult(m, out + i * SUBREQUEST_RESULT_SIZE, r));
-        m.setPair(ret, [out, results.length]);
+        for (let i = 0; i < results.length; i++) lowerSubrequestResult(m, out + i * SUBREQUEST_RESULT_SIZE, results[i]!);
+        m.setPair(ret, out, results.length);
       }) as unknown as WebAssembly.ImportValue,
     },
     [CONTEXT]: {
       get: (kp: number, kl: number, ret: number) => {
-        lowerOptionBytes(mem(), ret, currentHost(state).contextGet(mem().string(kp, kl)));
+        const m = memOf(state);
+        lowerOptionBytes(m, ret, currentHost(state).contextGet(m.string(kp, kl)));
       },
       set: (kp: number, kl: number, vp: number, vl: number) => {
-        currentHost(state).contextSet(mem().string(kp, kl), mem().bytes(vp, vl));
+        const m = memOf(state);
+        currentHost(state).contextSet(m.string(kp, kl), m.bytes(vp, vl));
       },
     },
     [LOG]: {
       log: (level: number, mp: number, ml: number) => {
         const l = LOG_LEVELS[level];
         if (l === undefined) throw new GuestTrap(`invalid log level ${level}`);
-        currentHost(state).log(l, mem().string(mp, ml));
+        currentHost(state).log(l, memOf(state).string(mp, ml));
       },
     },
   };
 }
 
+const BROKEN = 'instance is broken by an earlier trap';
+const REENTERED = 'instance re-entered while a call is in flight';
+
+/**
+ * One instance. Each hook lowers its arguments straight into the export's parameters (no
+ * argument arrays, no spreads, no per-call closures), calls the export, lifts the result and
+ * runs post-return. A module without a suspending import is called synchronously and its
+ * result handed back in an already-settled promise; one with JSPI goes through `promising`,
+ * and the completion handlers are bound once per instance.
+ */
 class FastFilterInstance implements FilterInstance {
   private readonly state: CallState;
   private readonly mem: GuestMemory;
-  private readonly fns: Record<Hook, ExportFn>;
-  private readonly posts: Record<Hook, PostFn>;
+  private readonly suspends: boolean;
+  private readonly fConfigure: ExportFn;
+  private readonly fReqHeaders: ExportFn;
+  private readonly fReqBody: ExportFn;
+  private readonly fRespHeaders: ExportFn;
+  private readonly fRespBody: ExportFn;
+  private readonly posts: PostFn[];
   private busy = false;
   private broken = false;
+  /** The hook in flight (index into HOOKS) and how to lift its result: read by the completion handlers. */
+  private hook = 0;
+  private lift: Lift<unknown> = liftAction;
+  private readonly onDone: (ptr: number) => unknown;
+  private readonly onFail: (err: unknown) => never;
 
   constructor(instance: WebAssembly.Instance, state: CallState, suspends: boolean) {
     const ex = instance.exports as Record<string, unknown>;
     this.state = state;
+    this.suspends = suspends;
     this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc);
     state.mem = this.mem;
-    const fns = {} as Record<Hook, ExportFn>;
-    const posts = {} as Record<Hook, PostFn>;
-    for (const h of HOOKS) {
-      const fn = ex[`${FILTER}#${h}`] as (...a: number[]) => number;
-      fns[h] = suspends ? (WebAssembly.promising(fn) as ExportFn) : fn;
-      posts[h] = ex[`cabi_post_${FILTER}#${h}`] as PostFn;
-    }
-    this.fns = fns;
-    this.posts = posts;
+    const fn = (h: Hook): ExportFn => {
+      const f = ex[`${FILTER}#${h}`] as ExportFn;
+      return suspends ? (WebAssembly.promising(f) as unknown as ExportFn) : f;
+    };
+    this.fConfigure = fn('configure');
+    this.fReqHeaders = fn('on-request-headers');
+    this.fReqBody = fn('on-request-body');
+    this.fRespHeaders = fn('on-response-headers');
+    this.fRespBody = fn('on-response-body');
+    this.posts = HOOKS.map((h) => ex[`cabi_post_${FILTER}#${h}`] as PostFn);
+    this.onDone = (ptr: number) => {
+      try {
+        return this.finish(ptr);
+      } catch (err) {
+        return this.fail(err);
+      }
+    };
+    this.onFail = (err: unknown) => this.fail(err);
   }
 
   memoryBytes(): number {
     return this.mem.byteLength;
   }
 
-  /** Runs one export: lower (inside `lower`), call, lift, post-return. Any failure breaks the instance. */
-  private async run<T>(host: HostCalls, hook: Hook, lower: (m: GuestMemory) => number[], lift: (m: GuestMemory, p: number) => T): Promise<T> {
-    if (this.broken) throw new GuestTrap('instance is broken by an earlier trap');
-    if (this.busy) throw new GuestTrap('instance re-entered while a call is in flight');
+  /** Checks and marks the instance busy; answers the refusal, if any. */
+  private enter(host: HostCalls, hook: number, lift: Lift<unknown>): GuestTrap | undefined {
+    if (this.broken) return new GuestTrap(BROKEN);
+    if (this.busy) return new GuestTrap(REENTERED);
     this.busy = true;
     this.state.host = host;
+    this.hook = hook;
+    this.lift = lift;
+    return undefined;
+  }
+
+  private leave(): void {
+    this.busy = false;
+    this.state.host = undefined;
+  }
+
+  private finish(ptr: number): unknown {
+    const m = this.mem;
+    m.sync();
+    const value = this.lift(m, ptr);
+    this.posts[this.hook]!(ptr);
+    this.leave();
+    return value;
+  }
+
+  private fail(err: unknown): never {
+    this.broken = true;
+    this.leave();
+    if (err instanceof GuestTrap) throw err;
+    throw new GuestTrap(`${HOOKS[this.hook]} trapped: ${(err as Error).message}`, { cause: err });
+  }
+
+  /** Completes a call whose export has been invoked (`r` is its result or its promise). */
+  private complete<T>(r: number | Promise<number>): Promise<T> {
+    if (this.suspends) return (r as Promise<number>).then(this.onDone, this.onFail) as Promise<T>;
+    return Promise.resolve(this.finish(r as number) as T);
+  }
+
+  /** A failure while lowering or in a synchronous call. */
+  private rejected<T>(err: unknown): Promise<T> {
     try {
-      const args = lower(this.mem);
-      const ptr = await this.fns[hook](...args);
-      const value = lift(this.mem, ptr);
-      this.posts[hook](ptr);
-      return value;
-    } catch (err) {
-      this.broken = true;
-      if (err instanceof GuestTrap) throw err;
-      throw new GuestTrap(`${hook} trapped: ${(err as Error).message}`, { cause: err });
-    } finally {
-      this.busy = false;
-      this.state.host = undefined;
+      this.fail(err);
+    } catch (trap) {
+      return Promise.reject(trap);
     }
   }
 
   configure(host: HostCalls, config: string): Promise<ConfigureResult> {
-    return this.run(host, 'configure', (m) => m.putString(config), liftConfigureResult);
+    const refusal = this.enter(host, 0, liftConfigureResult);
+    if (refusal) return Promise.reject(refusal);
+    try {
+      const m = this.mem;
+      const cp = m.putString(config);
+      return this.complete(this.fConfigure(cp, m.len));
+    } catch (err) {
+      return this.rejected(err);
+    }
   }
 
   onRequestHeaders(host: HostCalls, info: RequestInfo, head: RequestHead): Promise<Action> {
-    return this.run(host, 'on-request-headers', (m) => [
-      ...lowerInfo(m, info), ...m.putString(head.method), ...m.putString(head.path),
-      ...m.putString(head.authority), ...m.putHeaders(head.headers),
-    ], liftAction);
+    const refusal = this.enter(host, 1, liftAction);
+    if (refusal) return Promise.reject(refusal);
+    try {
+      const m = this.mem;
+      const ip = m.putString(info.requestId);
+      const il = m.len;
+      const rp = m.putString(info.route);
+      const rl = m.len;
+      const mp = m.putString(head.method);
+      const ml = m.len;
+      const pp = m.putString(head.path);
+      const pl = m.len;
+      const ap = m.putString(head.authority);
+      const al = m.len;
+      const hp = m.putHeaders(head.headers);
+      return this.complete(this.fReqHeaders(ip, il, info.attempt >>> 0, rp, rl, mp, ml, pp, pl, ap, al, hp, m.len));
+    } catch (err) {
+      return this.rejected(err);
+    }
   }
 
   onRequestBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action> {
-    return this.run(host, 'on-request-body', (m) => [...lowerInfo(m, info), ...m.putBytes(chunk), endOfStream ? 1 : 0], liftAction);
+    const refusal = this.enter(host, 2, liftAction);
+    if (refusal) return Promise.reject(refusal);
+    try {
+      const m = this.mem;
+      const ip = m.putString(info.requestId);
+      const il = m.len;
+      const rp = m.putString(info.route);
+      const rl = m.len;
+      const cp = m.putBytes(chunk);
+      return this.complete(this.fReqBody(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
+    } catch (err) {
+      return this.rejected(err);
+    }
   }
 
   onResponseHeaders(host: HostCalls, info: RequestInfo, head: ResponseHead): Promise<Action> {
-    return this.run(host, 'on-response-headers', (m) => [...lowerInfo(m, info), head.status, ...m.putHeaders(head.headers)], liftAction);
+    const refusal = this.enter(host, 3, liftAction);
+    if (refusal) return Promise.reject(refusal);
+    try {
+      const m = this.mem;
+      const ip = m.putString(info.requestId);
+      const il = m.len;
+      const rp = m.putString(info.route);
+      const rl = m.len;
+      const hp = m.putHeaders(head.headers);
+      return this.complete(this.fRespHeaders(ip, il, info.attempt >>> 0, rp, rl, head.status, hp, m.len));
+    } catch (err) {
+      return this.rejected(err);
+    }
   }
 
   onResponseBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action> {
-    return this.run(host, 'on-response-body', (m) => [...lowerInfo(m, info), ...m.putBytes(chunk), endOfStream ? 1 : 0], liftAction);
+    const refusal = this.enter(host, 4, liftAction);
+    if (refusal) return Promise.reject(refusal);
+    try {
+      const m = this.mem;
+      const ip = m.putString(info.requestId);
+      const il = m.len;
+      const rp = m.putString(info.route);
+      const rl = m.len;
+      const cp = m.putBytes(chunk);
+      return this.complete(this.fRespBody(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
+    } catch (err) {
+      return this.rejected(err);
+    }
   }
-}
-
-function lowerInfo(m: GuestMemory, info: RequestInfo): [number, number, number, number, number] {
-  const [ip, il] = m.putString(info.requestId);
-  const [rp, rl] = m.putString(info.route);
-  return [ip, il, info.attempt >>> 0, rp, rl];
 }
 
 export class FastComponentFactory implements ComponentFactory {

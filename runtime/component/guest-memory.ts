@@ -1,6 +1,15 @@
 /**
  * Reads and writes canonical-ABI values in one guest's linear memory (docs/abi.md).
- * The views are refreshed whenever the memory has grown, since growth detaches the old buffer.
+ *
+ * Hot path notes (this runs several times per hook call):
+ * - Views are cached. Growing a wasm memory detaches its old ArrayBuffer, so a detached view
+ *   (length 0) is the cheap signal to refresh them; `memory.buffer` (a C++ getter) is read only
+ *   then. Callers run `sync()` once after any call into the guest, which may have grown it.
+ * - Writers return the pointer and leave the length in `len`, so lowering needs no pair arrays.
+ * - Short ASCII strings are copied with plain JS loops; Buffer's C++ paths only pay off past a
+ *   few dozen bytes.
+ * - Every string and list still gets its own cabi_realloc, as the canonical ABI requires: the
+ *   guest owns and may free each one separately.
  */
 import { GuestTrap } from './errors.ts';
 import type { HeaderList } from './types.ts';
@@ -8,76 +17,93 @@ import type { HeaderList } from './types.ts';
 export type Realloc = (oldPtr: number, oldSize: number, align: number, newSize: number) => number;
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+/** Below this many bytes, JS loops beat Buffer's native copy and decode. */
+const SHORT = 32;
 
 export class GuestMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly realloc: Realloc;
-  private buffer!: ArrayBuffer;
-  private u8!: Buffer;
-  private view!: DataView;
+  private u8: Buffer;
+  private view: DataView;
+  /** Current size of memory, in bytes (bounds checks). */
+  private size: number;
+  /** Length written by the last put* call (bytes for strings and bytes, elements for lists). */
+  len = 0;
 
   constructor(memory: WebAssembly.Memory, realloc: Realloc) {
     this.memory = memory;
     this.realloc = realloc;
-    this.refresh();
+    const buffer = memory.buffer;
+    this.u8 = Buffer.from(buffer);
+    this.view = new DataView(buffer);
+    this.size = buffer.byteLength;
   }
 
   get byteLength(): number {
     return this.memory.buffer.byteLength;
   }
 
-  private refresh(): void {
+  /** Re-reads the views if the guest grew its memory since the last look. */
+  sync(): void {
+    if (this.u8.length === this.size && this.size !== 0) return;
     const buffer = this.memory.buffer;
-    if (buffer === this.buffer) return;
-    this.buffer = buffer;
     this.u8 = Buffer.from(buffer);
     this.view = new DataView(buffer);
+    this.size = buffer.byteLength;
   }
 
   private check(ptr: number, len: number): void {
-    if (ptr + len > this.buffer.byteLength) {
-      throw new GuestTrap(`guest pointer out of bounds: ${ptr}+${len} > ${this.buffer.byteLength}`);
+    if (ptr + len > this.size) {
+      throw new GuestTrap(`guest pointer out of bounds: ${ptr}+${len} > ${this.size}`);
     }
   }
 
-  // ---- reading (guest -> host) ----
+  // ---- reading (guest -> host); callers sync() after the guest ran ----
 
   u8At(ptr: number): number {
-    this.refresh();
     this.check(ptr, 1);
     return this.u8[ptr]!;
   }
   u16At(ptr: number): number {
-    this.refresh();
     this.check(ptr, 2);
     return this.view.getUint16(ptr, true);
   }
   u32At(ptr: number): number {
-    this.refresh();
     this.check(ptr, 4);
     return this.view.getUint32(ptr, true);
   }
 
   string(ptr: number, len: number): string {
     if (len === 0) return '';
-    this.refresh();
     this.check(ptr, len);
-    return this.u8.toString('utf8', ptr, ptr + len);
+    const u8 = this.u8;
+    if (len <= SHORT) {
+      let s = '';
+      for (let i = ptr, end = ptr + len; i < end; i++) {
+        const c = u8[i]!;
+        if (c > 0x7f) return decoder.decode(u8.subarray(ptr, ptr + len));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return decoder.decode(u8.subarray(ptr, ptr + len));
   }
   /** A string whose (ptr, len) pair is stored at `at`. */
   stringAt(at: number): string {
-    return this.string(this.u32At(at), this.u32At(at + 4));
+    this.check(at, 8);
+    const v = this.view;
+    return this.string(v.getUint32(at, true), v.getUint32(at + 4, true));
   }
   bytes(ptr: number, len: number): Uint8Array {
-    this.refresh();
     this.check(ptr, len);
     return this.u8.slice(ptr, ptr + len);
   }
   bytesAt(at: number): Uint8Array {
-    return this.bytes(this.u32At(at), this.u32At(at + 4));
+    this.check(at, 8);
+    return this.bytes(this.view.getUint32(at, true), this.view.getUint32(at + 4, true));
   }
   headers(ptr: number, len: number): HeaderList {
-    this.refresh();
     this.check(ptr, len * 16);
     const out: HeaderList = new Array(len);
     for (let i = 0; i < len; i++) {
@@ -87,11 +113,13 @@ export class GuestMemory {
     return out;
   }
   headersAt(at: number): HeaderList {
-    return this.headers(this.u32At(at), this.u32At(at + 4));
+    this.check(at, 8);
+    return this.headers(this.view.getUint32(at, true), this.view.getUint32(at + 4, true));
   }
   stringListAt(at: number): string[] {
-    const ptr = this.u32At(at);
-    const len = this.u32At(at + 4);
+    this.check(at, 8);
+    const ptr = this.view.getUint32(at, true);
+    const len = this.view.getUint32(at + 4, true);
     this.check(ptr, len * 8);
     const out: string[] = new Array(len);
     for (let i = 0; i < len; i++) out[i] = this.stringAt(ptr + i * 8);
@@ -116,76 +144,108 @@ export class GuestMemory {
   alloc(size: number, align: number): number {
     if (size === 0) return align;
     const ptr = this.realloc(0, 0, align, size);
-    this.refresh();
-    if (ptr === 0 || ptr % align !== 0 || ptr + size > this.buffer.byteLength) {
+    if (this.u8.length !== this.size || this.size === 0) this.sync();
+    if (ptr === 0 || (ptr & (align - 1)) !== 0 || ptr + size > this.size) {
       throw new GuestTrap(`cabi_realloc returned an unusable pointer ${ptr} for ${size} bytes`);
     }
     return ptr;
   }
 
-  /** Copies a string into fresh guest memory; returns [ptr, byteLength]. */
-  putString(s: string): [number, number] {
+  /** Copies a string into fresh guest memory; returns its pointer, byte length in `len`. */
+  putString(s: string): number {
     const n = s.length;
-    if (n === 0) return [1, 0];
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
+    if (n === 0) {
+      this.len = 0;
+      return 1;
     }
-    if (ascii) {
-      const ptr = this.alloc(n, 1);
-      this.u8.write(s, ptr, n, 'latin1');
-      return [ptr, n];
+    if (n <= SHORT) {
+      let i = 0;
+      while (i < n && s.charCodeAt(i) < 0x80) i++;
+      if (i === n) {
+        const ptr = this.alloc(n, 1);
+        const u8 = this.u8;
+        for (let j = 0; j < n; j++) u8[ptr + j] = s.charCodeAt(j);
+        this.len = n;
+        return ptr;
+      }
+    } else {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        const ptr = this.alloc(n, 1);
+        this.u8.write(s, ptr, n, 'latin1');
+        this.len = n;
+        return ptr;
+      }
     }
     const len = Buffer.byteLength(s, 'utf8');
     const ptr = this.alloc(len, 1);
     encoder.encodeInto(s, this.u8.subarray(ptr, ptr + len));
-    return [ptr, len];
+    this.len = len;
+    return ptr;
   }
 
-  putBytes(b: Uint8Array): [number, number] {
-    if (b.length === 0) return [1, 0];
-    const ptr = this.alloc(b.length, 1);
-    this.u8.set(b, ptr);
-    return [ptr, b.length];
+  /** Copies bytes into fresh guest memory; returns the pointer, length in `len`. */
+  putBytes(b: Uint8Array): number {
+    const n = b.length;
+    this.len = n;
+    if (n === 0) return 1;
+    const ptr = this.alloc(n, 1);
+    if (n <= SHORT) {
+      const u8 = this.u8;
+      for (let i = 0; i < n; i++) u8[ptr + i] = b[i]!;
+    } else {
+      this.u8.set(b, ptr);
+    }
+    this.len = n;
+    return ptr;
   }
 
-  putHeaders(list: HeaderList): [number, number] {
+  /** Lowers a header list: one 16-byte element array plus one allocation per name and value. */
+  putHeaders(list: HeaderList): number {
     const n = list.length;
-    if (n === 0) return [4, 0];
+    if (n === 0) {
+      this.len = 0;
+      return 4;
+    }
     const ptr = this.alloc(n * 16, 4);
     for (let i = 0; i < n; i++) {
-      const [name, value] = list[i]!;
-      const [np, nl] = this.putString(name);
-      const [vp, vl] = this.putString(value);
+      const h = list[i]!;
+      const np = this.putString(h[0]);
+      const nl = this.len;
+      const vp = this.putString(h[1]);
+      const vl = this.len;
+      const v = this.view; // after the allocations: they may have grown memory
       const p = ptr + i * 16;
-      this.view.setUint32(p, np, true);
-      this.view.setUint32(p + 4, nl, true);
-      this.view.setUint32(p + 8, vp, true);
-      this.view.setUint32(p + 12, vl, true);
+      v.setUint32(p, np, true);
+      v.setUint32(p + 4, nl, true);
+      v.setUint32(p + 8, vp, true);
+      v.setUint32(p + 12, vl, true);
     }
-    return [ptr, n];
+    this.len = n;
+    return ptr;
   }
 
   setU8(at: number, v: number): void {
-    this.refresh();
     this.check(at, 1);
     this.u8[at] = v;
   }
   setU16(at: number, v: number): void {
-    this.refresh();
     this.check(at, 2);
     this.view.setUint16(at, v, true);
   }
   setU32(at: number, v: number): void {
-    this.refresh();
     this.check(at, 4);
     this.view.setUint32(at, v, true);
   }
-  setPair(at: number, pair: [number, number]): void {
-    this.setU32(at, pair[0]);
-    this.setU32(at + 4, pair[1]);
+  setPair(at: number, ptr: number, len: number): void {
+    this.check(at, 8);
+    this.view.setUint32(at, ptr, true);
+    this.view.setUint32(at + 4, len, true);
   }
 }

@@ -96,19 +96,25 @@ export const SUBREQUEST_RESULT_SIZE = 24;
 export function lowerSubrequestResult(mem: GuestMemory, at: number, result: SubrequestResult): void {
   if (result.ok) {
     const { status, headers, body } = result.value;
-    const h = mem.putHeaders(headers);
-    const b = mem.putBytes(body);
+    const hp = mem.putHeaders(headers);
+    const hl = mem.len;
+    const bp = mem.putBytes(body);
+    const bl = mem.len;
     mem.setU8(at, 0);
     mem.setU16(at + 4, status);
-    mem.setPair(at + 8, h);
-    mem.setPair(at + 16, b);
+    mem.setPair(at + 8, hp, hl);
+    mem.setPair(at + 16, bp, bl);
     return;
   }
   const err = result.error;
-  const reason = 'reason' in err ? mem.putString(err.reason) : undefined;
+  const tag = ERROR_TAGS.indexOf(err.tag);
+  if (tag < 0) throw new GuestTrap(`invalid subrequest-error tag ${String(err.tag)}`);
+  if ('reason' in err) {
+    const rp = mem.putString(err.reason);
+    mem.setPair(at + 8, rp, mem.len);
+  }
   mem.setU8(at, 1);
-  mem.setU8(at + 4, ERROR_TAGS.indexOf(err.tag));
-  if (reason) mem.setPair(at + 8, reason);
+  mem.setU8(at + 4, tag);
 }
 
 /** Writes an `option<list<u8>>` at `at` (12 bytes). */
@@ -117,7 +123,7 @@ export function lowerOptionBytes(mem: GuestMemory, at: number, value: Uint8Array
     mem.setU8(at, 0);
     return;
   }
-  const pair = mem.putBytes(value);
+  const p = mem.putBytes(value);
   mem.setU8(at, 1);
-  mem.setPair(at + 4, pair);
+  mem.setPair(at + 4, p, mem.len);
 }
