@@ -122,6 +122,12 @@ describe('testkit through the SDK glue', () => {
     expect(() => c.filter.configure('{"name":"n","trapOnConfigure":true}')).toThrow(expect.objectContaining({ payload: 'configure refused: n' }));
     const d = await testkit.make();
     expect(d.filter.configure('')).toMatchObject({ name: 'testkit', requestBody: { tag: 'none' } });
+    // The SDK's JSON reader: escapes, surrogate pairs, nesting, numbers, whitespace.
+    const e = await testkit.make();
+    const cfg = ' {"x": [1, -2.5e3, true, false, null, {"y": {}}], "name": "\\u00fc\\ud83d\\ude00 \\"q\\"\\n", "requestBody": "buffer:7"} ';
+    expect(e.filter.configure(cfg)).toMatchObject({ name: 'ü😀 "q"\n', requestBody: { tag: 'stream-buffer', val: 7 } });
+    const f = await testkit.make();
+    expect(() => f.filter.configure('{"name": "x",}')).toThrow(expect.objectContaining({ payload: 'testkit: config is not a JSON object' }));
   });
 
   it('lifts every request field (unicode, empty strings, 100 headers) and lowers them back', async () => {
