@@ -22,7 +22,7 @@ impl Router {
     fn route(&self, key: Option<&str>) -> Action {
         let known = key.and_then(|k| self.routes.iter().find(|(r, _)| r == k)).map(|(_, u)| u);
         let mut m = Mutations::new();
-        if let Some(k) = key {
+        if let Some(k) = key.filter(|k| is_header_text(k)) {
             m = m.set_header(ROUTE_HEADER, k);
         }
         match known.or(self.default.as_ref()) {
@@ -30,6 +30,11 @@ impl Router {
             None => Action::Continue(None),
         }
     }
+}
+
+/// True when `s` can travel as an HTTP header value (tab, visible ASCII, space, obs-text U+0080-U+00FF).
+fn is_header_text(s: &str) -> bool {
+    s.chars().all(|c| c == '\t' || (' '..='~').contains(&c) || ('\u{80}'..='\u{ff}').contains(&c))
 }
 
 fn opt_string(v: Option<json::Raw>, what: &str) -> Result<Option<String>, String> {
@@ -44,13 +49,9 @@ impl Filter for Router {
     fn configure(&mut self, config: &str) -> Result<FilterInfo, String> {
         let cfg = json::raw(config.as_bytes()).map_err(|e| String::from("config is not JSON: ") + e.msg)?;
         self.header = opt_string(cfg.get("header"), "header")?.unwrap_or_else(|| "x-model".into()).to_ascii_lowercase();
-        if let Some(routes) = cfg.get("routes") {
-            if !routes.is_object() {
-                return Err("routes must be an object".into());
-            }
-            for (k, v) in routes.members() {
-                self.routes.push((k, v.as_str().ok_or("each route must name an upstream (a string)")?));
-            }
+        let routes = cfg.get("routes").filter(|r| r.is_object()).ok_or("routes must be an object of model -> upstream")?;
+        for (k, v) in routes.members() {
+            self.routes.push((k, v.as_str().ok_or("each route must name an upstream (a string)")?));
         }
         self.default = opt_string(cfg.get("default"), "default")?;
         self.body_field = opt_string(cfg.get("bodyField"), "bodyField")?;

@@ -6,6 +6,15 @@ import {
 
 const DECIDED = "header-router.decided"; // context flag: the header already decided
 
+/** True when `s` can travel as an HTTP header value (tab, visible ASCII, space, obs-text U+0080-U+00FF). */
+function isHeaderText(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c != 9 && (c < 0x20 || c == 0x7f || c > 0xff)) return false;
+  }
+  return true;
+}
+
 class HeaderRouter extends Filter {
   header: string = "x-model";
   routes: JsonValue = new JsonValue();
@@ -33,7 +42,7 @@ class HeaderRouter extends Filter {
     if (upstream === null) upstream = this.fallback;
     if (upstream === null) return Action.continue();
     const m = new Mutations().setUpstream(upstream);
-    if (key !== null) m.setHeader("x-praxis-route-model", key);
+    if (key !== null && isHeaderText(key)) m.setHeader("x-praxis-route-model", key);
     return Action.continueWith(m);
   }
 
