@@ -187,10 +187,11 @@ async function attempt(
   if (out.body === undefined && chain.wanted) {
     modified = true;
     let started = false;
+    const state = { ended: false };
     const flow = flowThrough(chain, source ?? Buffer.alloc(0), contentLengthOf(original.headers), (ms) => {
       if (started) return ctx.logger.debug('request mutations after the upstream call started are ignored');
       for (const m of ms) applyRequestMutations(out, m);
-    });
+    }, state);
     let first: IteratorResult<Buffer>;
     try {
       first = await flow.next();
@@ -200,7 +201,13 @@ async function attempt(
     }
     started = true;
     if (out.body !== undefined) body = Buffer.from(out.body);
-    else body = first.done ? undefined : prepend(first.value, flow);
+    else if (first.done) body = undefined;
+    else if (state.ended) {
+      // The whole (held) body is already through the chain: send it with a content-length.
+      const rest: Buffer[] = [first.value];
+      for await (const c of flow) rest.push(c);
+      body = rest.length === 1 ? rest[0]! : Buffer.concat(rest);
+    } else body = prepend(first.value, flow);
   }
   const upstream = out.upstream ?? route.upstream;
   if (!gw.upstreams.has(upstream)) {

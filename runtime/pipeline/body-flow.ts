@@ -55,12 +55,15 @@ export async function* flowThrough(
   source: AsyncIterable<Buffer> | Buffer,
   contentLength: number | undefined,
   onMutations: (m: Mutations[]) => void,
+  /** Set to true once the chain has seen the end of the body (before its last chunks are yielded). */
+  state?: { ended: boolean },
 ): AsyncGenerator<Buffer> {
   for await (const [chunk, eos] of withEndOfStream(source, contentLength)) {
     const step = await chain.push(chunk, eos);
     if (step.kind === 'too-large') throw new BodyTooLarge(step.plugin, step.limit);
     if (step.mutations.length) onMutations(step.mutations);
     if (step.kind === 'reject') throw new BodyRejected(step.rejection, step.plugin);
+    if (step.eos && state) state.ended = true;
     for (const c of step.chunks) yield c;
     if (step.eos) return;
   }
