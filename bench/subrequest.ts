@@ -42,7 +42,7 @@ export async function benchSubrequest(opts: { iterations: number }): Promise<{ d
 
   // The log line is part of the bridge's cost: keep it, but send it to a sink that drops it.
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const bridge = new SubrequestBridge({ logger: pino({ level: 'info' }, sink) });
+  const bridge = new SubrequestBridge({ logger: pino({ level: process.env.BENCH_LOG ?? 'info' }, sink) });
   const direct = new Agent(agentOptions(DEFAULT_OPTIONS));
   const controller = new AbortController();
   const policy = { plugin: 'bench', allowedHosts: [`127.0.0.1:${port}`], maxInFlight: 16 };

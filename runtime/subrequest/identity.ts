@@ -2,7 +2,7 @@
  * Identity of a sub-request, owned by the host: request id, attempt, W3C trace context and call
  * depth. Also the hop-by-hop header rules (RFC 9110 section 7.6.1) used on both directions.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { HeaderList } from '../component/types.ts';
 
 export interface TraceContext {
@@ -42,9 +42,19 @@ export function parseTraceparent(value: string | undefined): TraceContext | unde
   return { traceId, spanId, flags };
 }
 
+// Span ids are minted per sub-request: draw them from a pooled buffer, refilled in bulk,
+// rather than one crypto call each.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
 function randomHex(bytes: number, zero: string): string {
   for (;;) {
-    const hex = randomBytes(bytes).toString('hex');
+    if (poolOffset + bytes > pool.length) {
+      randomFillSync(pool);
+      poolOffset = 0;
+    }
+    const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+    poolOffset += bytes;
     if (hex !== zero) return hex;
   }
 }
