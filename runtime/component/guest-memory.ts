@@ -24,7 +24,10 @@ const SHORT = 32;
 export class GuestMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly realloc: Realloc;
-  private u8: Buffer;
+  /** A plain Uint8Array, so that slice() copies (Buffer#slice would alias guest memory). */
+  private u8: Uint8Array;
+  /** The same bytes as a Buffer, for its native latin1 writer. */
+  private buf: Buffer;
   private view: DataView;
   /** Current size of memory, in bytes (bounds checks). */
   private size: number;
@@ -35,7 +38,8 @@ export class GuestMemory {
     this.memory = memory;
     this.realloc = realloc;
     const buffer = memory.buffer;
-    this.u8 = Buffer.from(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.buf = Buffer.from(buffer);
     this.view = new DataView(buffer);
     this.size = buffer.byteLength;
   }
@@ -48,7 +52,8 @@ export class GuestMemory {
   sync(): void {
     if (this.u8.length === this.size && this.size !== 0) return;
     const buffer = this.memory.buffer;
-    this.u8 = Buffer.from(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.buf = Buffer.from(buffer);
     this.view = new DataView(buffer);
     this.size = buffer.byteLength;
   }
@@ -95,6 +100,7 @@ export class GuestMemory {
     const v = this.view;
     return this.string(v.getUint32(at, true), v.getUint32(at + 4, true));
   }
+  /** A copy: the guest may reuse its memory as soon as the call ends. */
   bytes(ptr: number, len: number): Uint8Array {
     this.check(ptr, len);
     return this.u8.slice(ptr, ptr + len);
@@ -178,7 +184,7 @@ export class GuestMemory {
       }
       if (ascii) {
         const ptr = this.alloc(n, 1);
-        this.u8.write(s, ptr, n, 'latin1');
+        this.buf.write(s, ptr, n, 'latin1');
         this.len = n;
         return ptr;
       }
