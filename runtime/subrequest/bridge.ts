@@ -176,7 +176,9 @@ export class SubrequestBridge {
           continue;
         }
 
-        if (declaredTooLarge(res.headers['content-length'], maxBytes)) {
+        // A HEAD, 204 or 304 response's content-length describes a body that does not come.
+        const bodyless = hop.method.toUpperCase() === 'HEAD' || res.statusCode === 204 || res.statusCode === 304;
+        if (!bodyless && declaredTooLarge(res.headers['content-length'], maxBytes)) {
           discardBody(res.body);
           return fail({ tag: 'too-large' });
         }

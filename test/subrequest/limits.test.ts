@@ -62,6 +62,14 @@ describe('response body ceiling', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
+  it('a HEAD response declaring a large length is not too-large (no body comes)', async () => {
+    const { bridge } = makeBridge({ maxResponseBytes: 1024 });
+    const res = await bridge.send(makeParent(), policy([firehose.host]), get(firehose.url('/declared'), { method: 'HEAD' }));
+    await bridge.close();
+    expect(res.ok && res.value.status).toBe(200);
+    expect(res.ok && res.value.body.byteLength).toBe(0);
+  });
+
   it('a body exactly at the ceiling is handed back', async () => {
     const srv = await startServer((_req, res) => res.end(Buffer.alloc(1000, 97)));
     const { bridge } = makeBridge({ maxResponseBytes: 1000 });
