@@ -4,6 +4,7 @@
  * says, byte for byte on what the upstream and the client see.
  */
 import { statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
@@ -65,7 +66,8 @@ describe.each(BUILDS)('header-router parity: %s', (_build, path) => {
   }): Promise<{ status: number; text: string; via: 'a' | 'b' | 'none'; echoed?: Echoed }> {
     const before = { a: a.seen.length, b: b.seen.length };
     const r = await request(`${gw!.url}${init.path ?? '/v1/chat/completions'}`, {
-      method: init.method ?? 'POST', headers: init.headers, body: init.body,
+      method: init.method ?? 'POST', headers: init.headers,
+      body: typeof init.body === 'string' || init.body === undefined ? init.body : Readable.from(init.body),
     });
     const text = await r.body.text();
     const via = a.seen.length > before.a ? 'a' : b.seen.length > before.b ? 'b' : 'none';
