@@ -22,7 +22,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; trap: boolean; name: 
 class RecordingHost implements HostCalls {
   readonly calls: unknown[] = [];
   readonly store = new Map<string, Uint8Array>();
-  constructor(private readonly answer: (req: Subrequest, i: number) => SubrequestResult = () => ({ ok: false, error: { tag: 'timeout' } })) {}
+  private readonly answer: (req: Subrequest, i: number) => SubrequestResult;
+  constructor(answer: (req: Subrequest, i: number) => SubrequestResult = () => ({ ok: false, error: { tag: 'timeout' } })) {
+    this.answer = answer;
+  }
   private n = 0;
   async httpSubrequest(req: Subrequest): Promise<SubrequestResult> {
     this.calls.push(['sub', req]);

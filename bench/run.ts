@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: every comparison measured in the same run as its baseline; prints a table led
+ * by ratios and writes bench/results/latest.json.
+ * Env: BENCH_DURATION_S (per gateway scenario, 5), BENCH_CONNECTIONS (32), BENCH_HOOK_ROUNDS (40),
+ * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
+ * hook,pool,subrequest,gateway).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { benchGateway } from './gateway.ts';
+import { benchHooks } from './hook.ts';
+import { benchPool } from './pool.ts';
+import { type Scenario, envNumber, round } from './stats.ts';
+import { benchSubrequest } from './subrequest.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const only = new Set((process.env.BENCH_ONLY ?? 'hook,pool,subrequest,gateway').split(','));
+const scenarios: Record<string, Scenario> = {};
+const notes: string[] = [];
+const note = (s: string): void => { notes.push(s); console.error(s); };
+const routes = JSON.stringify({ routes: { 'gpt-4': 'a', 'llama-3': 'c' }, default: 'b' });
+const hookTargets = [
+  { label: 'header-router-rust', path: `${ROOT}plugins/header-router-rust/dist/header-router-rust.wasm`, config: routes },
+  { label: 'header-router-as', path: `${ROOT}plugins/header-router/dist/header-router.wasm`, config: routes },
+  { label: 'testkit-as', path: `${ROOT}test/fixtures/testkit/dist/testkit.wasm`, config: '{}' },
+];
+
+if (only.has('hook')) {
+  console.error('hook: interleaved per-call timings ...');
+  Object.assign(scenarios, await benchHooks(hookTargets, envNumber('BENCH_HOOK_ROUNDS', 40), envNumber('BENCH_HOOK_BATCH', 200)));
+}
+if (only.has('pool')) {
+  console.error('pool ...');
+  Object.assign(scenarios, await benchPool(hookTargets[1]!.path, routes, envNumber('BENCH_POOL_ITER', 5000)));
+}
+if (only.has('subrequest')) {
+  console.error('subrequest ...');
+  const r = await benchSubrequest({ iterations: envNumber('BENCH_SUB_ITER', 2000) });
+  scenarios['subrequest/direct-undici'] = { ...r.direct, ops_per_s: Math.round(1e6 / r.direct.p50_us) };
+  scenarios['subrequest/bridge'] = { ...r.bridge, ops_per_s: Math.round(1e6 / r.bridge.p50_us) };
+}
+if (only.has('gateway')) {
+  console.error('gateway: autocannon in a separate process ...');
+  Object.assign(scenarios, await benchGateway({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }, note));
+}
+
+const ratios: Record<string, number> = {};
+const ratio = (name: string, a: string, b: string, field: keyof Scenario = 'p50_us'): void => {
+  const x = scenarios[a]?.[field];
+  const y = scenarios[b]?.[field];
+  if (typeof x === 'number' && typeof y === 'number' && y > 0) ratios[name] = round(x / y, 2);
+};
+for (const t of hookTargets) {
+  const h = `hook/${t.label}`;
+  ratio(`${t.label}: fast / jspi floor (p50)`, `${h}/fast`, `${h}/floor-jspi`);
+  ratio(`${t.label}: fast / sync floor (p50)`, `${h}/fast`, `${h}/floor-sync`);
+  ratio(`${t.label}: jco / fast (p50)`, `${h}/jco`, `${h}/fast`);
+  ratio(`${t.label}: fast / jspi floor (mean, from ops/s)`, `${h}/floor-jspi`, `${h}/fast`, 'ops_per_s');
+}
+ratio('gateway: wasm-3 / no-filter throughput', 'gateway/wasm-3-filters', 'gateway/no-filter', 'ops_per_s');
+ratio('gateway: wasm-3 / js-3 throughput', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'ops_per_s');
+ratio('gateway: no-filter / nginx throughput', 'gateway/no-filter', 'gateway/nginx', 'ops_per_s');
+ratio('gateway: wasm-3 / no-filter p99', 'gateway/wasm-3-filters', 'gateway/no-filter', 'p99_us');
+ratio('gateway: wasm-3 / js-3 p99', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'p99_us');
+ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
+ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
+const sb = scenarios['subrequest/bridge'];
+const sd = scenarios['subrequest/direct-undici'];
+if (sb && sd) ratios['subrequest: added p50 us'] = round(sb.p50_us - sd.p50_us, 1);
+
+const pad = (s: string, n: number): string => s.padEnd(n);
+console.log('\nratios (same run)');
+for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 52)} ${v}`);
+console.log(`\n  ${pad('scenario', 44)} ${'p50 us'.padStart(10)} ${'p99 us'.padStart(10)} ${'ops/s'.padStart(10)}`);
+for (const [k, s] of Object.entries(scenarios)) {
+  const extra = Object.entries(s).filter(([f]) => !['p50_us', 'p99_us', 'ops_per_s', 'samples'].includes(f)).map(([f, v]) => `${f}=${v}`).join(' ');
+  console.log(`  ${pad(k, 44)} ${String(s.p50_us).padStart(10)} ${String(s.p99_us).padStart(10)} ${String(s.ops_per_s).padStart(10)}  ${extra}`);
+}
+for (const n of notes) console.log(`  note: ${n}`);
+mkdirSync(`${ROOT}bench/results`, { recursive: true });
+writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify({ node: process.version, when: new Date().toISOString(), scenarios, ratios, notes }, null, 2)}\n`);
+console.log(`\nwrote bench/results/latest.json`);
+process.exit(0);
