@@ -13,7 +13,7 @@ export async function until(cond: () => boolean, what: string, ms = 5000): Promi
   }
 }
 
-/** A testkit plugin entry whose JSON config is `config` (its `name` defaults to the key). */
+/** A testkit plugin entry whose JSON config is `config` (the filter's `name` defaults to "testkit"). */
 export function testkit(config: Record<string, unknown>, extra: Partial<PluginConfig> = {}): PluginConfig {
   return { path: fixturePath('testkit'), config, ...extra };
 }
