@@ -14,7 +14,7 @@ import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
+import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
 import type { GatewayState } from './state.ts';
 import { discard, sendJsonError, writeHead } from './responses.ts';
 import { matchRoute } from './routes.ts';
@@ -245,12 +245,12 @@ async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGener
 function upstreamHeaders(headers: HeaderList, ctx: RequestContext, bodyModified: boolean, body: unknown): string[] {
   const flat: string[] = [];
   for (const [k, v] of headers) {
-    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id') continue;
+    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER) continue;
     if (bodyModified && k === 'content-length') continue;
     flat.push(k, v);
   }
   if (bodyModified && Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
-  flat.push('x-request-id', ctx.id, DEPTH_HEADER, String(ctx.depth + 1));
+  flat.push('x-request-id', ctx.id, ATTEMPT_HEADER, String(ctx.attempt), DEPTH_HEADER, String(ctx.depth + 1));
   return flat;
 }
 

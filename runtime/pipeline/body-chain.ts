@@ -86,9 +86,13 @@ export class BodyChain {
     if (stage.holding) {
       stage.held.push(unit.chunk);
       stage.heldBytes += unit.chunk.length;
-      if (stage.heldBytes > stage.max!) return { kind: 'too-large', plugin: stage.filter.name, limit: stage.max! };
     }
     const action = await this.run(stage.filter, unit.chunk, unit.eos);
+    // The ceiling binds only while the filter keeps holding: one that lets go (release,
+    // body-done) is not refused for a large chunk.
+    if (stage.holding && action.tag === 'continue' && stage.heldBytes > stage.max!) {
+      return { kind: 'too-large', plugin: stage.filter.name, limit: stage.max! };
+    }
     switch (action.tag) {
       case 'reject':
         return { kind: 'reject', rejection: action.rejection, plugin: stage.filter.name, mutations };

@@ -37,6 +37,21 @@ export class RequestCancelled extends Error {
 
 const CONTINUE: Action = { tag: 'continue' };
 
+// RFC 9110 token for names; values: visible ASCII, obs-text, space and tab (no CR/LF/NUL).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** A header a filter asked for that HTTP cannot carry, described; undefined when all are fine. */
+function invalidHeaderIn(action: Action): string | undefined {
+  const headers = action.tag === 'continue' ? action.mutations?.setHeaders : action.tag === 'reject' ? action.rejection.headers : undefined;
+  if (action.tag === 'reject' && (action.rejection.status < 100 || action.rejection.status > 999)) return `status ${action.rejection.status}`;
+  for (const [name, value] of headers ?? []) {
+    if (!HEADER_NAME.test(name)) return `name ${JSON.stringify(name)}`;
+    if (!HEADER_VALUE.test(value)) return `value of ${name}`;
+  }
+  return undefined;
+}
+
 export class HookInvoker {
   private readonly bridge: SubrequestBridge;
   /** HostCalls per (request, filter): made once per request, not per hook. */
@@ -71,6 +86,8 @@ export class HookInvoker {
     try {
       const action = await filter.pool.use((instance) => call(instance, host));
       if (ctx.controller.signal.aborted) throw new RequestCancelled();
+      const invalid = invalidHeaderIn(action);
+      if (invalid) throw new Error(`the filter returned a header that cannot be sent: ${invalid}`);
       return action;
     } catch (err) {
       if (err instanceof RequestCancelled) throw err;
