@@ -56,7 +56,8 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const headers = fromRawHeaders(req.rawHeaders);
   const id = getHeader(headers, 'x-request-id') || randomUUID();
   const path = req.url ?? '/';
-  const depth = Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0;
+  // A negative (or unparsable) depth from outside counts as 0: it must not buy a loop extra levels.
+  const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
   const log = (status: number, extra: Record<string, unknown>) =>
     gw.accessLog.info({ id, method: req.method, path, status, durationMs: +(performance.now() - started).toFixed(3), ...extra }, 'access');
 
