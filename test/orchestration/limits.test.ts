@@ -104,37 +104,40 @@ describe('client disconnect during a sub-request', () => {
 });
 
 describe('call-depth limit', () => {
-  it('stops a filter whose sub-request loops back into the gateway with 508 at maxDepth', async () => {
-    const upstream = track(await startEchoUpstream());
-    const port = await freePort();
-    const self = `http://127.0.0.1:${port}/loop`;
-    const gw = track(await startGatewayOn({
-      plugins: {
-        // The first filter puts the self-URL on every request (the sub-request carries no client
-        // headers), the second calls it: without the depth limit this recurses.
-        setter: { path: fixturePath('testkit'), config: { name: 'setter', setRequestHeader: ['x-loop', self] } },
-        looper: { path: fixturePath('testkit'), config: { name: 'looper', subrequestUrlHeader: 'x-loop' }, allowedHosts: [`127.0.0.1:${port}`] },
-      },
-      upstreams: { echo: { endpoints: [upstream.url] } },
-      routes: [{ name: 'all', match: { pathPrefix: '/' }, upstream: 'echo', filters: ['setter', 'looper'], timeoutMs: 8000 }],
-      limits: { maxDepth: 2 },
-    }, port));
+  // A depth header from outside that is negative must not buy a loop extra levels.
+  for (const [label, clientDepth] of [['no depth header', undefined], ['a negative x-praxis-depth from the client', '-3']] as const) {
+    it(`stops a filter whose sub-request loops back into the gateway with 508 at maxDepth (${label})`, async () => {
+      const upstream = track(await startEchoUpstream());
+      const port = await freePort();
+      const self = `http://127.0.0.1:${port}/loop`;
+      const gw = track(await startGatewayOn({
+        plugins: {
+          // The first filter puts the self-URL on every request (the sub-request carries no client
+          // headers), the second calls it: without the depth limit this recurses.
+          setter: { path: fixturePath('testkit'), config: { name: 'setter', setRequestHeader: ['x-loop', self] } },
+          looper: { path: fixturePath('testkit'), config: { name: 'looper', subrequestUrlHeader: 'x-loop' }, allowedHosts: [`127.0.0.1:${port}`] },
+        },
+        upstreams: { echo: { endpoints: [upstream.url] } },
+        routes: [{ name: 'all', match: { pathPrefix: '/' }, upstream: 'echo', filters: ['setter', 'looper'], timeoutMs: 8000 }],
+        limits: { maxDepth: 2 },
+      }, port));
 
-    const r = await call(`${gw.url}/start`, { headers: { 'x-request-id': 'loop-1' } });
-    expect(r.status).toBe(200);
-    expect(JSON.parse(r.text).headers['x-sub-status']).toBe('200');
+      const r = await call(`${gw.url}/start`, { headers: { 'x-request-id': 'loop-1', ...(clientDepth ? { 'x-praxis-depth': clientDepth } : {}) } });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.text).headers['x-sub-status']).toBe('200');
 
-    const lines = await waitFor('four access lines', () => {
-      const l = accessLines(gw).filter((x) => x.id === 'loop-1');
-      return l.length >= 4 ? l : undefined;
+      const lines = await waitFor('four access lines', () => {
+        const l = accessLines(gw).filter((x) => x.id === 'loop-1');
+        return l.length >= 4 ? l : undefined;
+      });
+      await sleep(100);
+      const all = accessLines(gw).filter((x) => x.id === 'loop-1');
+      // Entered at depth 0 (client), 1 and 2 (sub-requests), refused at depth 3.
+      expect(all).toHaveLength(4);
+      expect(lines[0]).toMatchObject({ status: 508, depth: 3, path: '/loop' });
+      expect(all.slice(1).map((l) => l.status)).toEqual([200, 200, 200]);
+      expect(all.slice(1).map((l) => l.subrequests?.[0]?.status)).toEqual([508, 200, 200]);
+      expect(all.at(-1)!.path).toBe('/start');
     });
-    await sleep(100);
-    const all = accessLines(gw).filter((x) => x.id === 'loop-1');
-    // Entered at depth 0 (client), 1 and 2 (sub-requests), refused at depth 3.
-    expect(all).toHaveLength(4);
-    expect(lines[0]).toMatchObject({ status: 508, depth: 3, path: '/loop' });
-    expect(all.slice(1).map((l) => l.status)).toEqual([200, 200, 200]);
-    expect(all.slice(1).map((l) => l.subrequests?.[0]?.status)).toEqual([508, 200, 200]);
-    expect(all.at(-1)!.path).toBe('/start');
-  });
+  }
 });
