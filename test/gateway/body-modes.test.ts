@@ -1,6 +1,7 @@
 /** Body modes on the wire: stream, stream-buffer (rewrite, ceiling), and bodies nobody asked for. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
@@ -29,7 +30,7 @@ describe('request body', () => {
         await until(() => guestLines(g.logs, 'chunk request').length > i, `filter to see ${p}`);
       }
     }
-    const r = await request(`${gw.url}/up`, { method: 'POST', body: upload() });
+    const r = await request(`${gw.url}/up`, { method: 'POST', body: Readable.from(upload()) });
     expect(r.statusCode).toBe(200);
     await r.body.text();
     const lines = guestLines(gw.logs, 'chunk request').map((l) => l.msg);
@@ -56,7 +57,7 @@ describe('request body', () => {
       await sleep(30);
       yield Buffer.from('wasm world');
     }
-    const r = await request(`${gw.url}/u`, { method: 'POST', body: upload() });
+    const r = await request(`${gw.url}/u`, { method: 'POST', body: Readable.from(upload()) });
     expect(r.statusCode).toBe(200);
     await r.body.text();
     const seen = echo.seen[0]!;
@@ -96,7 +97,7 @@ describe('request body', () => {
         receivedBeforePart2 = received;
         for (let i = 0; i < 4; i++) yield Buffer.alloc(MiB, 2);
       }
-      const r = await request(`${gw.url}/upload`, { method: 'POST', body: upload() });
+      const r = await request(`${gw.url}/upload`, { method: 'POST', body: Readable.from(upload()) });
       expect(r.statusCode).toBe(200);
       expect(await r.body.text()).toBe('ok');
       expect(receivedBeforePart2).toBeGreaterThan(0);

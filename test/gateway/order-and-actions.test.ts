@@ -1,4 +1,5 @@
 /** Hook order across a chain, and every action a filter can answer, seen on the wire. */
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoUpstream, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
@@ -93,7 +94,7 @@ describe('actions', () => {
       rel: testkit({ requestBody: 'buffer:64', releaseAt: 16, logChunks: true }),
     }, ['rel'], { main: echo.url }));
     const parts = ['a'.repeat(20), 'b'.repeat(500), 'c'.repeat(500)];
-    const r = await request(`${gw.url}/rel`, { method: 'POST', body: chunks(parts) });
+    const r = await request(`${gw.url}/rel`, { method: 'POST', body: Readable.from(chunks(parts)) });
     expect(r.statusCode).toBe(200);
     await r.body.text();
     expect(echo.seen[0]!.body).toBe(parts.join(''));
@@ -104,7 +105,7 @@ describe('actions', () => {
       bd: testkit({ requestBody: 'buffer:64', bodyDoneAfterFirst: true, logChunks: true }),
     }, ['bd'], { main: echo.url }));
     const parts = ['first', 'x'.repeat(300), 'y'.repeat(300)];
-    const r = await request(`${gw.url}/bd`, { method: 'POST', body: chunks(parts) });
+    const r = await request(`${gw.url}/bd`, { method: 'POST', body: Readable.from(chunks(parts)) });
     expect(r.statusCode).toBe(200);
     await r.body.text();
     expect(echo.seen[0]!.body).toBe(parts.join(''));
