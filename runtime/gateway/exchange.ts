@@ -106,6 +106,11 @@ function roundAll(o: Record<string, number>): Record<string, number> {
 }
 
 function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse, ex: Exchange): number {
+  // The client went away: whatever failed after that (a pool wait that timed out, say) is moot.
+  if (ctx.controller.signal.reason instanceof RequestCancelled) {
+    res.destroy();
+    return 499;
+  }
   if (err instanceof FilterFailure) {
     sendJsonError(res, err.status, err.type, err.message, { plugin: err.plugin, hook: err.hook });
     return err.status;
