@@ -103,6 +103,29 @@ describe('client disconnect during a sub-request', () => {
   });
 });
 
+describe('client disconnect while waiting for an instance', () => {
+  it('logs the request as cancelled (499), not as a pool timeout', async () => {
+    const upstream = track(await startEchoUpstream());
+    const callee = track(await startServer(async (_req, res) => { await sleep(1500); res.end('late'); }));
+    const cfg = oneRoute(upstream, callee.port);
+    cfg.plugins!['tk']!.pool = { min: 1, max: 1, acquireTimeoutMs: 800 };
+    const gw = track(await startTestGateway(cfg));
+
+    const a = call(`${gw.url}/a`, { headers: { 'x-sub-url': `${callee.url}/hold`, 'x-request-id': 'holder' } });
+    await waitFor('A holds the only instance', () => callee.seen.length === 1);
+    const ac = new AbortController();
+    const b = request(`${gw.url}/b`, { headers: { 'x-request-id': 'waiter' }, signal: ac.signal }).catch((err: unknown) => err);
+    await sleep(150);
+    ac.abort();
+    expect(await b).toBeInstanceOf(Error);
+
+    const line = await waitFor('access line of the waiter', () => accessLines(gw).find((l) => l.id === 'waiter'), 3000);
+    expect(line.status).toBe(499);
+    expect(upstream.seen.map((s) => s.url)).not.toContain('/b');
+    expect((await a).status).toBe(200);
+  });
+});
+
 describe('call-depth limit', () => {
   // A depth header from outside that is negative must not buy a loop extra levels.
   for (const [label, clientDepth] of [['no depth header', undefined], ['a negative x-praxis-depth from the client', '-3']] as const) {
