@@ -77,7 +77,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const pipeline = gw.pipelines.get(route.name)!;
   const ctx = createRequestContext({
     id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
-    trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: gw.logger.child({ requestId: id }),
+    trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: gw.logger,
   });
   res.on('close', () => { if (!res.writableFinished) ctx.controller.abort(new RequestCancelled()); });
   const timer = setTimeout(() => ctx.controller.abort(new Error('route timeout')), route.timeoutMs ?? 30_000);

@@ -24,6 +24,25 @@ async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
   if (!res.write(chunk)) await once(res, 'drain');
 }
 
+/**
+ * Pipes an upstream body to the client, counting bytes. Plain pipe() rather than
+ * stream.pipeline: the latter builds and aborts an AbortController per call, measurable here.
+ */
+function pipeCounted(source: Readable, res: ServerResponse, ex: Exchange): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    source.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+    source.once('error', (err) => {
+      res.destroy(err);
+      reject(err);
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) source.destroy();
+      resolve();
+    });
+    source.pipe(res);
+  });
+}
+
 export async function sendResponse(
   _gw: GatewayState, ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
   upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: Exchange,
@@ -52,12 +71,10 @@ export async function sendResponse(
     }
     const length = getHeader(head.headers, 'content-length');
     writeHead(res, head.status, head.headers, length === undefined ? undefined : Number(length));
-    res.flushHeaders();
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      ex.bytesOut += chunk.length;
-      await write(res, chunk);
-    }
-    res.end();
+    // A stream of unknown length (SSE, say) gets its head at once; a sized body sends the head
+    // with its first bytes, in one write.
+    if (length === undefined) res.flushHeaders();
+    await pipeCounted(source, res, ex);
     return;
   }
 

@@ -30,6 +30,7 @@ export function createRequestContext(init: {
   depth: number;
   logger: Logger;
 }): RequestContext {
+  let logger: Logger | undefined;
   return {
     id: init.id,
     attempt: 1,
@@ -38,7 +39,11 @@ export function createRequestContext(init: {
     controller: new AbortController(),
     trace: init.trace,
     depth: init.depth,
-    logger: init.logger,
+    // Most requests never log beyond the access line: make the child logger only when asked.
+    get logger() {
+      logger ??= init.logger.child({ requestId: init.id });
+      return logger;
+    },
     store: new Map(),
     subrequests: [],
     filterMs: {},
