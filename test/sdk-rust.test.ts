@@ -23,10 +23,10 @@ interface Loaded { filter: Obj; memory: () => WebAssembly.Memory }
 async function prepare(name: string, parent = 'plugins'): Promise<(imports: Obj) => Loaded> {
   const dir = join(root, parent, name);
   const bytes = await readFile(await buildPlugin(dir));
-  const { files } = await transpile(bytes, { name, instantiation: { tag: 'sync' }, noTypescript: true });
+  const { files } = await transpile(bytes, { name, instantiation: 'sync', noTypescript: true });
   const modules = new Map<string, WebAssembly.Module>();
   for (const [file, data] of Object.entries(files)) {
-    if (file.endsWith('.wasm')) modules.set(file, new WebAssembly.Module(data as Uint8Array));
+    if (file.endsWith('.wasm')) modules.set(file, new WebAssembly.Module(data as BufferSource));
     else if (file.endsWith('.js')) writeFileSync(join(work, `${name}-${file}`.replace(/\.js$/, '.mjs')), data as Uint8Array);
   }
   const glue = await import(pathToFileURL(join(work, `${name}-${name}.mjs`)).href);
