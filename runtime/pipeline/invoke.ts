@@ -84,7 +84,7 @@ export class HookInvoker {
     const host = this.hostFor(filter, ctx);
     const started = performance.now();
     try {
-      const action = await filter.pool.use((instance) => call(instance, host));
+      const action = await filter.pool.use((instance) => call(instance, host), ctx.controller.signal);
       if (ctx.controller.signal.aborted) throw new RequestCancelled();
       const invalid = invalidHeaderIn(action);
       if (invalid) throw new Error(`the filter returned a header that cannot be sent: ${invalid}`);

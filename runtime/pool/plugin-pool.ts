@@ -96,13 +96,38 @@ export class PluginPool {
     return self;
   }
 
-  async acquire(): Promise<FilterInstance> {
-    try {
-      return await this.pool.acquire();
-    } catch (err) {
+  /**
+   * Lends an instance. With `signal`, a request that goes away while waiting stops waiting at
+   * once; the instance it would have got is handed straight back when it comes.
+   */
+  acquire(signal?: AbortSignal): Promise<FilterInstance> {
+    const pending = this.pool.acquire().catch((err: unknown) => {
       if (err instanceof Error && err.name === 'TimeoutError') throw new PoolTimeoutError(this.plugin, this.limits.acquireTimeoutMs);
       throw err;
+    });
+    if (!signal) return pending;
+    if (signal.aborted) {
+      pending.then((i) => this.pool.release(i), () => {});
+      return Promise.reject(new Error(`plugin ${this.plugin}: request went away while waiting for an instance`));
     }
+    return new Promise<FilterInstance>((resolve, reject) => {
+      const onAbort = () => {
+        reject(new Error(`plugin ${this.plugin}: request went away while waiting for an instance`));
+        pending.then((i) => this.pool.release(i), () => {});
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (i) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) return; // already handed back by onAbort
+          resolve(i);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Give back an instance after a call; one whose call failed is destroyed instead. */
@@ -112,8 +137,8 @@ export class PluginPool {
   }
 
   /** Runs `call` on a lent instance, and gives it back (or destroys it) whatever happens. */
-  async use<T>(call: (instance: FilterInstance) => Promise<T>): Promise<T> {
-    const instance = await this.acquire();
+  async use<T>(call: (instance: FilterInstance) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const instance = await this.acquire(signal);
     let failure: unknown;
     try {
       return await call(instance);

@@ -117,10 +117,13 @@ describe('client disconnect while waiting for an instance', () => {
     const b = request(`${gw.url}/b`, { headers: { 'x-request-id': 'waiter' }, signal: ac.signal }).catch((err: unknown) => err);
     await sleep(150);
     ac.abort();
+    const abortedAt = Date.now();
     expect(await b).toBeInstanceOf(Error);
 
     const line = await waitFor('access line of the waiter', () => accessLines(gw).find((l) => l.id === 'waiter'), 3000);
     expect(line.status).toBe(499);
+    // The waiter stops waiting when its client goes, not when the 800 ms acquire timeout fires.
+    expect(Date.now() - abortedAt).toBeLessThan(500);
     expect(upstream.seen.map((s) => s.url)).not.toContain('/b');
     expect((await a).status).toBe(200);
   });

@@ -34,7 +34,10 @@ class Guardrail extends Filter {
       log.warn("guardrail: scanner failed (" + why + "); failMode open, continuing");
       return Action.continue();
     }
-    return jsonError(503, "guardrail_unavailable", "scanner failed: " + why);
+    // The client learns the kind of failure only; addresses and error text stay in the log.
+    log.warn("guardrail: scanner failed (" + why + "); failMode closed, answering 503");
+    const colon = why.indexOf(":");
+    return jsonError(503, "guardrail_unavailable", "scanner failed: " + (colon < 0 ? why : why.substring(0, colon)));
   }
 
   onRequestBody(info: RequestInfo, chunk: Uint8Array, endOfStream: bool): Action {
