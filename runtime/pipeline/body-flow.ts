@@ -31,25 +31,11 @@ export class BodyTooLarge extends Error {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Yields each chunk of `source` with an end-of-stream flag. When the length is known, the
- * chunk that completes it carries the flag (no extra empty call); otherwise an empty final
- * chunk does.
+ * Runs each chunk of `source` through the chain, with an end-of-stream flag: when the length is
+ * known, the chunk that completes it carries the flag (no extra empty call); otherwise an empty
+ * final chunk does. The source is always read to its natural end: leaving a for-await early
+ * destroys a stream with an AbortError (and its stack trace), a measurable cost per request.
  */
-export async function* withEndOfStream(source: AsyncIterable<Buffer> | Buffer, contentLength: number | undefined): AsyncGenerator<[Buffer, boolean]> {
-  if (Buffer.isBuffer(source)) {
-    yield [source, true];
-    return;
-  }
-  let seen = 0;
-  for await (const chunk of source) {
-    seen += chunk.length;
-    const eos = contentLength !== undefined && seen >= contentLength;
-    yield [chunk, eos];
-    if (eos) return;
-  }
-  yield [EMPTY, true];
-}
-
 export async function* flowThrough(
   chain: BodyChain,
   source: AsyncIterable<Buffer> | Buffer,
@@ -58,13 +44,25 @@ export async function* flowThrough(
   /** Set to true once the chain has seen the end of the body (before its last chunks are yielded). */
   state?: { ended: boolean },
 ): AsyncGenerator<Buffer> {
-  for await (const [chunk, eos] of withEndOfStream(source, contentLength)) {
+  const through = async (chunk: Buffer, eos: boolean): Promise<Buffer[]> => {
     const step = await chain.push(chunk, eos);
     if (step.kind === 'too-large') throw new BodyTooLarge(step.plugin, step.limit);
     if (step.mutations.length) onMutations(step.mutations);
     if (step.kind === 'reject') throw new BodyRejected(step.rejection, step.plugin);
     if (step.eos && state) state.ended = true;
-    for (const c of step.chunks) yield c;
-    if (step.eos) return;
+    return step.chunks;
+  };
+  if (Buffer.isBuffer(source)) {
+    yield* await through(source, true);
+    return;
   }
+  let seen = 0;
+  let ended = false;
+  for await (const chunk of source) {
+    if (ended) continue; // nothing past the declared length reaches a filter
+    seen += chunk.length;
+    ended = contentLength !== undefined && seen >= contentLength;
+    yield* await through(chunk, ended);
+  }
+  if (!ended) yield* await through(EMPTY, true);
 }

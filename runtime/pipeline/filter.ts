@@ -30,12 +30,16 @@ export function hostCallsFor(filter: ChainFilter, ctx: RequestContext, bridge: S
     signal: ctx.controller.signal,
     record: (entry: RequestContext['subrequests'][number]) => { ctx.subrequests.push(entry); },
   };
-  const log = ctx.logger.child({ plugin: filter.name });
+  // Made on the first guest log line only: most hooks never log.
+  let log: RequestContext['logger'] | undefined;
   return {
     httpSubrequest: (req) => bridge.send(parent, filter.subrequests, req),
     httpSubrequestAll: (reqs) => bridge.sendAll(parent, filter.subrequests, reqs),
     contextGet: (key) => ctx.store.get(prefix + key),
     contextSet: (key, value) => { ctx.store.set(prefix + key, value); },
-    log: (level, msg) => log[level]({ guest: true }, msg),
+    log: (level, msg) => {
+      log ??= ctx.logger.child({ plugin: filter.name });
+      log[level]({ guest: true }, msg);
+    },
   };
 }

@@ -53,6 +53,12 @@ export class PluginPool {
   private readonly limits: PoolLimits;
   private created = 0;
   private destroyed = 0;
+  /**
+   * Warm instances kept in front of generic-pool (which still counts them as borrowed). Most
+   * calls find one here and skip generic-pool's per-acquire promise and timer; an instance goes
+   * back to generic-pool whenever a caller is queued there, so waiters are never starved.
+   */
+  private readonly warm: FilterInstance[] = [];
 
   private constructor(plugin: string, info: FilterInfo, pool: Pool<FilterInstance>, limits: PoolLimits) {
     this.plugin = plugin;
@@ -101,6 +107,8 @@ export class PluginPool {
    * once; the instance it would have got is handed straight back when it comes.
    */
   acquire(signal?: AbortSignal): Promise<FilterInstance> {
+    const ready = this.warm.pop();
+    if (ready) return Promise.resolve(ready);
     const pending = this.pool.acquire().catch((err: unknown) => {
       if (err instanceof Error && err.name === 'TimeoutError') throw new PoolTimeoutError(this.plugin, this.limits.acquireTimeoutMs);
       throw err;
@@ -133,8 +141,11 @@ export class PluginPool {
   /** Give back an instance after a call; one whose call failed is destroyed instead. */
   async release(instance: FilterInstance, failed: unknown): Promise<void> {
     if (failed instanceof GuestTrap || failed) await this.pool.destroy(instance);
+    else if (this.pool.pending === 0 && !this.closing) this.warm.push(instance);
     else await this.pool.release(instance);
   }
+
+  private closing = false;
 
   /** Runs `call` on a lent instance, and gives it back (or destroys it) whatever happens. */
   async use<T>(call: (instance: FilterInstance) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -154,8 +165,8 @@ export class PluginPool {
     return {
       plugin: this.plugin,
       size: this.pool.size,
-      available: this.pool.available,
-      borrowed: this.pool.borrowed,
+      available: this.pool.available + this.warm.length,
+      borrowed: this.pool.borrowed - this.warm.length,
       pending: this.pool.pending,
       min: this.pool.min,
       max: this.pool.max,
@@ -165,6 +176,8 @@ export class PluginPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.warm.splice(0).map((i) => this.pool.release(i)));
     await this.pool.drain();
     await this.pool.clear();
   }
