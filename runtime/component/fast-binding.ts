@@ -239,19 +239,7 @@ class FastFilterInstance implements FilterInstance {
   }
 
   onRequestBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action> {
-    const refusal = this.enter(host, 2, liftAction);
-    if (refusal) return Promise.reject(refusal);
-    try {
-      const m = this.mem;
-      const ip = m.putString(info.requestId);
-      const il = m.len;
-      const rp = m.putString(info.route);
-      const rl = m.len;
-      const cp = m.putBytes(chunk);
-      return this.complete(this.fReqBody(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
-    } catch (err) {
-      return this.rejected(err);
-    }
+    return this.bodyHook(2, this.fReqBody, host, info, chunk, endOfStream);
   }
 
   onResponseHeaders(host: HostCalls, info: RequestInfo, head: ResponseHead): Promise<Action> {
@@ -271,7 +259,12 @@ class FastFilterInstance implements FilterInstance {
   }
 
   onResponseBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action> {
-    const refusal = this.enter(host, 4, liftAction);
+    return this.bodyHook(4, this.fRespBody, host, info, chunk, endOfStream);
+  }
+
+  /** Both body hooks share one flattened signature: info (5), chunk (2), end-of-stream. */
+  private bodyHook(hook: 2 | 4, fn: ExportFn, host: HostCalls, info: RequestInfo, chunk: Uint8Array, endOfStream: boolean): Promise<Action> {
+    const refusal = this.enter(host, hook, liftAction);
     if (refusal) return Promise.reject(refusal);
     try {
       const m = this.mem;
@@ -280,7 +273,7 @@ class FastFilterInstance implements FilterInstance {
       const rp = m.putString(info.route);
       const rl = m.len;
       const cp = m.putBytes(chunk);
-      return this.complete(this.fRespBody(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
+      return this.complete(fn(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
     } catch (err) {
       return this.rejected(err);
     }
