@@ -60,7 +60,9 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
   try {
     ({ stdout } = await run(tc.cargo, args, {
       cwd: dir,
-      env: { ...process.env, ...tc.env, CARGO_TARGET_DIR: join(dir, 'target') },
+      // RUSTC_BOOTSTRAP=praxis_filter: on rustc < 1.68 the SDK's no_std build needs the (then
+      // unstable) #[alloc_error_handler]; scoped to the SDK crate, unused on newer rustc.
+      env: { ...process.env, ...tc.env, CARGO_TARGET_DIR: join(dir, 'target'), RUSTC_BOOTSTRAP: 'praxis_filter' },
       maxBuffer: 64 << 20,
     }));
   } catch (err) {
@@ -84,7 +86,56 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
     throw new Error(`${dir}: the module imports ${names}; a praxis filter may import only the praxis:filter interfaces (no WASI, no wasm-bindgen)`);
   }
   await mkdir(dirname(outFile), { recursive: true });
-  await writeFile(outFile, await componentize(await shrink(core)));
+  await writeFile(outFile, stripCustomSections(await componentize(await shrink(core))));
+}
+
+/**
+ * Drops custom sections (component-name, producers) from a component and the modules and
+ * components nested in it: debugging names only, ~1.8 KB. Indices are untouched.
+ */
+export function stripCustomSections(bin: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [bin.subarray(0, 8)];
+  let i = 8;
+  const leb = (): number => {
+    let r = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = bin[i++]!;
+      r += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return r;
+  };
+  const isComponent = bin[4] !== 1 || bin[6] !== 0; // layer 1 or a component version
+  while (i < bin.length) {
+    const id = bin[i++]!;
+    const size = leb();
+    const body = bin.subarray(i, i + size);
+    i += size;
+    if (id === 0) continue;
+    // In a component, section 1 is a core module and 4 a component: strip inside them too.
+    const inner = isComponent && (id === 1 || id === 4) ? stripCustomSections(body) : body;
+    parts.push(Uint8Array.of(id), uleb(inner.length), inner);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function uleb(n: number): Uint8Array {
+  const b: number[] = [];
+  do {
+    let x = n % 128;
+    n = Math.floor(n / 128);
+    if (n) x |= 0x80;
+    b.push(x);
+  } while (n);
+  return Uint8Array.from(b);
 }
 
 /**

@@ -5,6 +5,8 @@
 //! same code runs over real wasm memory and, in native unit tests, over a simulated one.
 //! Every record here has alignment 4 and a size that is a multiple of 4, so a lowered record is
 //! a list of u32 words (a u8 tag or u16 status is a word holding that value; little-endian).
+#[allow(unused_imports)]
+use crate::{format, vec, Box, String, ToOwned, ToString, Vec};
 
 use crate::types::*;
 
@@ -225,7 +227,7 @@ impl Mem for WasmMem {
     fn free(&mut self, ptr: u32, size: u32, align: u32) {
         if size != 0 {
             // SAFETY: allocated through cabi_realloc with this size and alignment.
-            unsafe { std::alloc::dealloc(ptr as *mut u8, std::alloc::Layout::from_size_align_unchecked(size as usize, align as usize)) }
+            unsafe { alloc_crate::alloc::dealloc(ptr as *mut u8, alloc_crate::alloc::Layout::from_size_align_unchecked(size as usize, align as usize)) }
         }
     }
     fn lend(&mut self, bytes: &[u8]) -> u32 {
@@ -271,7 +273,7 @@ pub mod rt {
     }
 
     pub unsafe fn realloc(old: u32, old_size: u32, align: u32, new_size: u32) -> u32 {
-        use std::alloc::{alloc, dealloc, realloc as re, Layout};
+        use alloc_crate::alloc::{alloc, dealloc, realloc as re, Layout};
         let layout = Layout::from_size_align_unchecked(old_size as usize, align as usize);
         if new_size == 0 {
             if old_size != 0 {

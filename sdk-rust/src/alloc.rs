@@ -108,6 +108,7 @@ pub mod wasm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vec;
 
     #[test]
     fn classes_reuse_and_alignment() {

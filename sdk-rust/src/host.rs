@@ -1,5 +1,7 @@
 //! The world's imports (http-client, context, log) and the panic hook. Native builds get stand-ins
 //! (an in-memory context, stderr logging, sub-requests that fail) so plugin crates can unit-test.
+#[allow(unused_imports)]
+use crate::{format, vec, Box, String, ToOwned, ToString, Vec};
 
 use crate::types::*;
 
@@ -72,6 +74,8 @@ pub fn http_subrequest_all(reqs: &[Subrequest]) -> Vec<Result<Subresponse, Subre
 /// A store scoped to one client request, kept across its retry attempts and shared by every
 /// instance that runs a hook for it. Use it for state across hooks and for retry checkpoints.
 pub mod context {
+    #[allow(unused_imports)]
+    use crate::{String, ToString, Vec};
     #[cfg(target_arch = "wasm32")]
     pub fn get(key: &str) -> Option<Vec<u8>> {
         use crate::abi::{lift_opt_bytes, WasmMem};
@@ -116,7 +120,7 @@ pub mod log {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn emit(level: u32, msg: &str) {
-        eprintln!("[{}] {}", ["debug", "info", "warn", "error"][level as usize], msg);
+        std::eprintln!("[{}] {}", ["debug", "info", "warn", "error"][level as usize], msg);
     }
     pub fn debug(msg: &str) {
         emit(0, msg)
@@ -133,8 +137,52 @@ pub mod log {
 }
 
 /// Logs a panic through the `log` import (at error); panic=abort then traps, and the host
-/// destroys the instance. Formatting is fine here: this path runs once per instance at most.
-#[cfg(target_arch = "wasm32")]
+/// destroys the instance. Without std: "panic at <file>:<line>", no core::fmt (~5 KB of wasm);
+/// the `panic-message` feature adds the message ("panic: <message> at <file>:<line>").
+#[cfg(all(target_arch = "wasm32", not(praxis_std)))]
+#[panic_handler]
+fn panic(p: &core::panic::PanicInfo) -> ! {
+    let mut line = String::from("panic");
+    #[cfg(feature = "panic-message")]
+    {
+        line.push_str(": ");
+        panic_message(p, &mut line);
+    }
+    if let Some(l) = p.location() {
+        line.push_str(" at ");
+        line.push_str(l.file());
+        line.push(':');
+        push_u32(&mut line, l.line());
+    }
+    log::error(&line);
+    core::arch::wasm32::unreachable()
+}
+
+/// The message alone, from PanicInfo's Display (PanicInfo::message is not stable on 1.63):
+/// "panicked at 'msg', file:l:c" (older rustc) or "panicked at file:l:c:\nmsg" (newer).
+#[cfg(all(target_arch = "wasm32", not(praxis_std), feature = "panic-message"))]
+fn panic_message(p: &core::panic::PanicInfo, out: &mut String) {
+    use core::fmt::Write;
+    let mut s = String::new();
+    let _ = write!(s, "{}", p);
+    let rest = s.strip_prefix("panicked at ").unwrap_or(&s);
+    let msg = if let Some(q) = rest.strip_prefix('\'') {
+        q.rfind("', ").map_or(q, |i| &q[..i])
+    } else {
+        rest.find(":\n").map_or(rest, |i| &rest[i + 2..])
+    };
+    out.push_str(msg);
+}
+
+/// Out of memory traps (rustc < 1.68 without std needs this handler named).
+#[cfg(praxis_oom_handler)]
+#[alloc_error_handler]
+fn oom(_: core::alloc::Layout) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// With std (old rustc without RUSTC_BOOTSTRAP): std's panic hook, same line with the message.
+#[cfg(all(target_arch = "wasm32", praxis_std))]
 pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|p| {
         let msg = if let Some(s) = p.payload().downcast_ref::<&str>() {
@@ -155,6 +203,8 @@ pub(crate) fn install_panic_hook() {
         log::error(&line);
     }));
 }
+#[cfg(all(target_arch = "wasm32", not(praxis_std)))]
+pub(crate) fn install_panic_hook() {}
 
 /// Collects a body that arrives in chunks, across instances: chunks before the last are parked
 /// in `context` (instances are not pinned to a request), the last call returns the whole body.

@@ -2,6 +2,8 @@
 //! `raw` validates a document and reads it in place ([`Raw`]: small and allocation-light, the
 //! better choice in a filter); `parse` builds a [`Value`] tree. `member_span`/`set_member` work
 //! on the text of a top-level object, so a filter can rewrite one field and keep the rest as is.
+#[allow(unused_imports)]
+use crate::{format, vec, Box, String, ToOwned, ToString, Vec};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -549,11 +551,27 @@ impl<'a> Parser<'a> {
         }
         let mut v = m as f64;
         if scale < 0 {
-            v /= 10f64.powi(-scale);
+            v /= pow10(-scale);
         } else if scale > 0 {
-            v *= 10f64.powi(scale);
+            v *= pow10(scale);
         }
         Ok(Value::Number(if neg { -v } else { v }))
+    }
+}
+
+/// 10^n for n >= 0, as f64::powi computes it (compiler-builtins' __powidf2: square and multiply),
+/// which is std-only on older rustc.
+fn pow10(n: i32) -> f64 {
+    let (mut a, mut n, mut r) = (10f64, n as u32, 1f64);
+    loop {
+        if n & 1 != 0 {
+            r *= a;
+        }
+        n >>= 1;
+        if n == 0 {
+            return r;
+        }
+        a *= a;
     }
 }
 

@@ -2,6 +2,19 @@
 //!
 //! The canonical-ABI glue is hand-written (see `abi.rs`) so the crate needs no dependencies and
 //! builds offline on rustc 1.63 as well as current stable.
+//!
+//! On wasm the crate is `#![no_std]` (plugins declare `#![no_std]` too): the SDK brings the
+//! allocator and a panic handler that logs "panic at <file>:<line>" without core::fmt. `String`,
+//! `Vec`, `Box`, `ToString`, `ToOwned`, `vec!` and `format!` are re-exported for plugins.
+#![no_std]
+#![cfg_attr(praxis_oom_handler, feature(alloc_error_handler))]
+
+extern crate alloc as alloc_crate;
+#[cfg(any(not(target_arch = "wasm32"), praxis_std))]
+extern crate std;
+
+#[doc(no_inline)]
+pub use alloc_crate::{borrow::ToOwned, boxed::Box, format, string::{String, ToString}, vec, vec::Vec};
 
 mod abi;
 #[doc(hidden)]

@@ -1,4 +1,6 @@
 //! The praxis:filter types, in Rust shape. Field names follow the WIT.
+#[allow(unused_imports)]
+use crate::{format, vec, Box, String, ToOwned, ToString, Vec};
 
 /// Header name/value pairs in order. Names from the host are lower-case; lookups ignore case.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! header is absent. Same behaviour as the AssemblyScript header-router.
 //! Config: { "header": "x-model", "routes": { "gpt-4": "upstream-a" }, "default": "upstream-b",
 //!           "bodyField": "model", "maxBytes": 1048576 }
+#![no_std]
 use praxis_filter::*;
 
 /// Set by the headers hook when the header decided, so the body hook (which may run on another

@@ -3,6 +3,7 @@
 //! `kv_transfer_params` it returns, and forward the request to `decodeUpstream` with them.
 //! Retry-safe: progress is checkpointed in the request's context (`pd-step`), so a retried
 //! attempt reuses the stored KV params instead of prefilling again.
+#![no_std]
 use praxis_filter::*;
 
 const STEP: &str = "pd-step";
