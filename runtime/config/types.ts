@@ -39,6 +39,8 @@ export interface RouteConfig {
 
 export interface GatewayConfig {
   listen?: { host?: string; port?: number };
+  /** A second listener for `/metrics` (Prometheus) and `/healthz`; off unless set. */
+  admin?: { host?: string; port: number };
   plugins?: Record<string, PluginConfig>;
   upstreams: Record<string, UpstreamConfig>;
   routes: RouteConfig[];

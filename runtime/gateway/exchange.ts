@@ -58,8 +58,11 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const path = req.url ?? '/';
   // A negative (or unparsable) depth from outside counts as 0: it must not buy a loop extra levels.
   const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
-  const log = (status: number, extra: Record<string, unknown>) =>
-    gw.accessLog.info({ id, method: req.method, path, status, durationMs: +(performance.now() - started).toFixed(3), ...extra }, 'access');
+  const log = (status: number, extra: Record<string, unknown>) => {
+    const ms = performance.now() - started;
+    gw.metrics?.request(typeof extra.route === 'string' ? extra.route : '', status, ms / 1000);
+    gw.accessLog.info({ id, method: req.method, path, status, durationMs: +ms.toFixed(3), ...extra }, 'access');
+  };
 
   if (depth > gw.maxDepth) {
     sendJsonError(res, 508, 'loop_detected', `call depth ${depth} exceeds the maximum of ${gw.maxDepth}`);

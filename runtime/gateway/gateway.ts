@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { startAdmin } from './admin.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { HookInvoker } from '../pipeline/invoke.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -36,6 +38,10 @@ export interface Gateway {
   poolStats(): PoolStats[];
   /** Sub-requests in flight right now, across all requests. */
   subrequestsInFlight(): number;
+  /** Prometheus text exposition of the gateway's metrics. */
+  metrics(): Promise<string>;
+  /** Where `/metrics` and `/healthz` are served, when `admin` is configured. */
+  readonly adminUrl?: string;
   close(): Promise<void>;
 }
 
@@ -56,7 +62,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(config.limits?.maxSubrequestsInFlight !== undefined ? { maxInFlight: config.limits.maxSubrequestsInFlight } : {}),
     ...config.subrequests,
   });
-  const invoker = new HookInvoker(bridge);
+  const metrics = new Metrics({
+    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
+    subrequestsInFlight: () => bridge.inFlight(),
+  });
+  const invoker = new HookInvoker(bridge, metrics);
   const pipelines = new Map<string, Pipeline>();
   for (const route of config.routes) {
     pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
@@ -64,7 +74,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
   const state: GatewayState = {
     logger, accessLog: logger.child({ log: 'access' }), routes: config.routes, pipelines, upstreams, bridge,
-    maxDepth: config.limits?.maxDepth ?? 4,
+    maxDepth: config.limits?.maxDepth ?? 4, metrics,
   };
 
   let inFlight = 0;
@@ -86,6 +96,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     server.once('error', reject);
     server.listen(opts.port ?? config.listen?.port ?? 8080, opts.host ?? config.listen?.host ?? '127.0.0.1', () => resolve());
   });
+  const admin = config.admin ? await startAdmin(config.admin, metrics, logger) : undefined;
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closing: Promise<void> | undefined;
@@ -94,8 +105,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     url: `http://${host}:${addr.port}`,
     port: addr.port,
     logger,
+    ...(admin ? { adminUrl: admin.url } : {}),
     poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
+    metrics: () => metrics.text(),
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => r()));
@@ -107,7 +120,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
         }
         server.closeAllConnections();
         await closed;
-        await Promise.all([closeAll(), bridge.close(), upstreams.close()]);
+        await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]);
       })();
       return closing;
     },

@@ -1,6 +1,7 @@
 /** What every exchange of a running gateway shares. */
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../config/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -13,4 +14,5 @@ export interface GatewayState {
   readonly upstreams: Upstreams;
   readonly bridge: SubrequestBridge;
   readonly maxDepth: number;
+  readonly metrics?: Metrics;
 }

@@ -3,6 +3,7 @@
  * operator's policy for it; plus the host calls it may make while one of its hooks runs.
  */
 import type { FilterInfo, HostCalls } from '../component/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { PluginPool } from '../pool/plugin-pool.ts';
 import type { PluginSubrequestPolicy, SubrequestBridge } from '../subrequest/index.ts';
 import type { RequestContext } from './request-context.ts';
@@ -19,7 +20,7 @@ export interface ChainFilter {
 }
 
 /** The imports one hook call of `filter` sees, bound to the request `ctx`. */
-export function hostCallsFor(filter: ChainFilter, ctx: RequestContext, bridge: SubrequestBridge): HostCalls {
+export function hostCallsFor(filter: ChainFilter, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics): HostCalls {
   const prefix = `${filter.name}\u0000`;
   const parent = {
     get requestId() { return ctx.id; },
@@ -28,7 +29,10 @@ export function hostCallsFor(filter: ChainFilter, ctx: RequestContext, bridge: S
     depth: ctx.depth,
     deadline: ctx.deadline,
     signal: ctx.controller.signal,
-    record: (entry: RequestContext['subrequests'][number]) => { ctx.subrequests.push(entry); },
+    record: (entry: RequestContext['subrequests'][number]) => {
+      ctx.subrequests.push(entry);
+      metrics?.subrequest(entry.plugin, entry.outcome, entry.durationMs / 1000);
+    },
   };
   // Made on the first guest log line only: most hooks never log.
   let log: RequestContext['logger'] | undefined;

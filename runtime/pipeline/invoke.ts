@@ -5,6 +5,7 @@
 import { GuestTrap } from '../component/errors.ts';
 import type { Action, HostCalls } from '../component/types.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import { type ChainFilter, hostCallsFor } from './filter.ts';
 import type { RequestContext } from './request-context.ts';
@@ -57,8 +58,11 @@ export class HookInvoker {
   /** HostCalls per (request, filter): made once per request, not per hook. */
   private readonly hosts = new WeakMap<RequestContext, Map<string, HostCalls>>();
 
-  constructor(bridge: SubrequestBridge) {
+  private readonly metrics: Metrics | undefined;
+
+  constructor(bridge: SubrequestBridge, metrics?: Metrics) {
     this.bridge = bridge;
+    this.metrics = metrics;
   }
 
   private hostFor(filter: ChainFilter, ctx: RequestContext): HostCalls {
@@ -69,7 +73,7 @@ export class HookInvoker {
     }
     let host = byFilter.get(filter.name);
     if (!host) {
-      host = hostCallsFor(filter, ctx, this.bridge);
+      host = hostCallsFor(filter, ctx, this.bridge, this.metrics);
       byFilter.set(filter.name, host);
     }
     return host;
@@ -93,15 +97,19 @@ export class HookInvoker {
       if (err instanceof RequestCancelled) throw err;
       if (err instanceof PoolTimeoutError) {
         ctx.logger.warn({ plugin: filter.name, hook }, err.message);
+        this.metrics?.failure(filter.name, hook, 'pool_exhausted');
         throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
       }
       if (ctx.controller.signal.aborted) throw new RequestCancelled();
       const message = err instanceof Error ? err.message : String(err);
       ctx.logger.error({ plugin: filter.name, hook, trap: err instanceof GuestTrap, failure: filter.failure }, `filter failed: ${message}`);
+      this.metrics?.failure(filter.name, hook, 'trap');
       if (filter.failure === 'open') return CONTINUE;
       throw new FilterFailure(500, 'filter_failed', filter.name, hook, message);
     } finally {
-      ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + (performance.now() - started);
+      const ms = performance.now() - started;
+      ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + ms;
+      this.metrics?.hook(filter.name, hook, ms / 1000);
     }
   }
 }
