@@ -59,8 +59,11 @@ export interface TestGateway extends Gateway {
   logs: LogLine[];
 }
 
-/** Starts a gateway on a free loopback port whose pino lines are kept in `logs`. */
-export async function startTestGateway(config: GatewayConfig): Promise<TestGateway> {
+/**
+ * Starts a gateway on a loopback port (a free one unless `port` is given: a test whose config
+ * must name the gateway's own address picks the port first) whose pino lines are kept in `logs`.
+ */
+export async function startTestGateway(config: GatewayConfig, port = 0): Promise<TestGateway> {
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -69,6 +72,6 @@ export async function startTestGateway(config: GatewayConfig): Promise<TestGatew
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const gw = await startGateway({ ...config, listen: { host: '127.0.0.1', port: 0 } }, { logger, cacheDir: `${ROOT}.praxis-cache` });
+  const gw = await startGateway({ ...config, listen: { host: '127.0.0.1', port } }, { logger, cacheDir: `${ROOT}.praxis-cache` });
   return Object.assign(gw, { logs });
 }

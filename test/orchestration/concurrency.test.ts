@@ -2,19 +2,13 @@
  * Overlap through the gateway: a fan-out runs its sub-requests at once, and a hook suspended on
  * a sub-request holds only its own instance, so other requests on the same plugin go on.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GatewayConfig, PluginConfig } from '../../runtime/config/types.ts';
 import { fixturePath, startEchoUpstream, startServer, startTestGateway, type TestServer } from '../helpers/servers.ts';
 import { call, sleep, waitFor } from './support.ts';
+import { useCleanup } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!().catch(() => {});
-});
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  cleanups.push(() => x.close());
-  return x;
-}
+const track = useCleanup();
 
 /** A callee answering /s/<status>/<delay ms> after that delay; arrival times kept. */
 async function delayedCallee(): Promise<TestServer & { arrivals: number[] }> {

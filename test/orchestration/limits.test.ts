@@ -4,20 +4,14 @@
  * a filter whose sub-request loops back into the gateway.
  */
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { fixturePath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 import { accessLines, call, freePort, header, sleep, startGatewayOn, waitFor } from './support.ts';
+import { useCleanup } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!().catch(() => {});
-});
-function track<T extends { close(): Promise<void> }>(x: T): T {
-  cleanups.push(() => x.close());
-  return x;
-}
+const track = useCleanup();
 
 function oneRoute(upstream: TestServer, calleePort: number, extra: Partial<GatewayConfig> = {}): GatewayConfig {
   return {

@@ -1,12 +1,9 @@
 /** Shared bits of the orchestration suites: a gateway on a chosen port, clients, polling. */
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { request } from 'undici';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
-import { startGateway } from '../../runtime/gateway/gateway.ts';
-import { ROOT, type LogLine, type TestGateway, type TestServer } from '../helpers/servers.ts';
+import { type LogLine, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -20,17 +17,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Like startTestGateway, but on a port known before the config is written (for self-calls). */
-export async function startGatewayOn(config: GatewayConfig, port: number): Promise<TestGateway> {
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
-  const gw = await startGateway({ ...config, listen: { host: '127.0.0.1', port } }, { logger, cacheDir: `${ROOT}.praxis-cache` });
-  return Object.assign(gw, { logs });
+export function startGatewayOn(config: GatewayConfig, port: number): Promise<TestGateway> {
+  return startTestGateway(config, port);
 }
 
 export interface AccessLine extends LogLine {
