@@ -5,34 +5,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { HeaderList, RequestHead } from '../component/types.ts';
+import type { RequestHead } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
-import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.ts';
-import type { ChainFilter } from '../pipeline/filter.ts';
+import { BodyTooLarge } from '../pipeline/body-flow.ts';
 import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
-import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
-import type { GatewayState } from './state.ts';
-import { discard, sendJsonError, writeHead } from './responses.ts';
+import { DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
+import { attempt, responseHeaders } from './attempt.ts';
+import type { ExchangeRecord, GatewayState } from './state.ts';
+import { discard, sendJsonError } from './responses.ts';
 import { matchRoute } from './routes.ts';
 import { sendResponse } from './response-phase.ts';
 
 const RETRY_STATUSES = new Set([502, 503, 504]);
 
-interface Exchange {
-  status: number;
-  bytesOut: number;
-  upstream?: string;
-  endpoint?: string;
-}
-
-function contentLengthOf(headers: HeaderList): number | undefined {
-  const v = getHeader(headers, 'content-length');
-  return v === undefined ? undefined : Number(v);
-}
 
 /** Whether the client sends a body: from the raw request, since transfer-encoding is hop-by-hop and gone from the head. */
 function hasBody(req: IncomingMessage): boolean {
@@ -88,7 +76,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     method: req.method ?? 'GET', path, authority: getHeader(headers, 'host') ?? '',
     headers: headers.filter(([k]) => !isHopByHop(k)),
   };
-  const ex: Exchange = { status: 0, bytesOut: 0 };
+  const ex: ExchangeRecord = { status: 0, bytesOut: 0 };
   try {
     await runAttempts(gw, ctx, route, pipeline, head, req, res, ex);
   } catch (err) {
@@ -108,7 +96,7 @@ function roundAll(o: Record<string, number>): Record<string, number> {
   return out;
 }
 
-function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse, ex: Exchange): number {
+function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse, ex: ExchangeRecord): number {
   // The client went away: whatever failed after that (a pool wait that timed out, say) is moot.
   if (ctx.controller.signal.reason instanceof RequestCancelled) {
     res.destroy();
@@ -138,7 +126,7 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
 
 async function runAttempts(
   gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
-  head: RequestHead, req: IncomingMessage, res: ServerResponse, ex: Exchange,
+  head: RequestHead, req: IncomingMessage, res: ServerResponse, ex: ExchangeRecord,
 ): Promise<void> {
   const retries = route.retries ?? 0;
   // A retry replays the body, so with retries it is kept (bounded); otherwise it streams.
@@ -168,99 +156,3 @@ async function runAttempts(
     return sendResponse(gw, ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaders(response.headers) }, response.body, res, ex);
   }
 }
-
-function responseHeaders(h: Dispatcher.ResponseData['headers']): HeaderList {
-  const out: HeaderList = [];
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || isHopByHop(k)) continue;
-    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
-    else out.push([k, v]);
-  }
-  return out;
-}
-
-type AttemptOutcome =
-  | { kind: 'rejected'; rejection: { status: number; headers: HeaderList; body?: Uint8Array }; passed: ChainFilter[] }
-  | { kind: 'failed'; error: unknown }
-  | { kind: 'proxied'; response: Dispatcher.ResponseData; passed: ChainFilter[] };
-
-async function attempt(
-  gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
-  original: RequestHead, source: IncomingMessage | Buffer | undefined, start: number, ex: Exchange,
-): Promise<AttemptOutcome> {
-  const out = await pipeline.requestHeaders(ctx, original);
-  if (out.rejection) return { kind: 'rejected', rejection: out.rejection.rejection, passed: out.passed };
-  const chain = pipeline.bodyChain(ctx, out.passed, 'request');
-  let body: Buffer | AsyncIterable<Buffer> | undefined = out.body ? Buffer.from(out.body) : source;
-  let modified = out.body !== undefined;
-  if (out.body === undefined && chain.wanted) {
-    modified = true;
-    let started = false;
-    const state = { ended: false };
-    const flow = flowThrough(chain, source ?? Buffer.alloc(0), contentLengthOf(original.headers), (ms) => {
-      if (started) return ctx.logger.debug('request mutations after the upstream call started are ignored');
-      for (const m of ms) applyRequestMutations(out, m);
-    }, state);
-    let first: IteratorResult<Buffer>;
-    try {
-      first = await flow.next();
-    } catch (err) {
-      if (err instanceof BodyRejected) return { kind: 'rejected', rejection: err.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === err.plugin)) };
-      throw err;
-    }
-    started = true;
-    if (out.body !== undefined) body = Buffer.from(out.body);
-    else if (first.done) body = undefined;
-    else if (state.ended) {
-      // The whole (held) body is already through the chain: send it with a content-length.
-      const rest: Buffer[] = [first.value];
-      for await (const c of flow) rest.push(c);
-      body = rest.length === 1 ? rest[0]! : Buffer.concat(rest);
-    } else body = prepend(first.value, flow);
-  }
-  const upstream = out.upstream ?? route.upstream;
-  if (!gw.upstreams.has(upstream)) {
-    throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${upstream}", which is not configured`);
-  }
-  const endpoint = gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0);
-  ex.upstream = upstream;
-  ex.endpoint = endpoint.origin;
-  const headers = upstreamHeaders(out.head.headers, ctx, modified, body);
-  try {
-    const response = await gw.upstreams.agent.request({
-      origin: endpoint.origin, path: endpoint.basePath + out.head.path, method: out.head.method as Dispatcher.HttpMethod,
-      headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], signal: ctx.controller.signal,
-    });
-    return { kind: 'proxied', response, passed: out.passed };
-  } catch (err) {
-    if (err instanceof BodyRejected || (err as { cause?: unknown }).cause instanceof BodyRejected) {
-      const r = err instanceof BodyRejected ? err : ((err as { cause: BodyRejected }).cause);
-      return { kind: 'rejected', rejection: r.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === r.plugin)) };
-    }
-    if (err instanceof BodyTooLarge || err instanceof FilterFailure || (err as { cause?: unknown }).cause instanceof FilterFailure) {
-      throw err instanceof Error && (err as { cause?: unknown }).cause instanceof FilterFailure ? (err as { cause: unknown }).cause : err;
-    }
-    if (ctx.controller.signal.aborted) throw err;
-    ctx.logger.warn({ endpoint: endpoint.origin, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
-    return { kind: 'failed', error: err };
-  }
-}
-
-async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  yield first;
-  yield* rest;
-}
-
-function upstreamHeaders(headers: HeaderList, ctx: RequestContext, bodyModified: boolean, body: unknown): string[] {
-  const flat: string[] = [];
-  for (const [k, v] of headers) {
-    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER) continue;
-    if (bodyModified && k === 'content-length') continue;
-    flat.push(k, v);
-  }
-  if (bodyModified && Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
-  flat.push('x-request-id', ctx.id, ATTEMPT_HEADER, String(ctx.attempt), DEPTH_HEADER, String(ctx.depth + 1));
-  return flat;
-}
-
-export { writeHead };

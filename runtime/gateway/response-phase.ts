@@ -13,12 +13,8 @@ import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { discard, sendJsonError, writeHead } from './responses.ts';
-import type { GatewayState } from './state.ts';
+import type { ExchangeRecord, GatewayState } from './state.ts';
 
-interface Exchange {
-  status: number;
-  bytesOut: number;
-}
 
 async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
   if (!res.write(chunk)) await once(res, 'drain');
@@ -28,7 +24,7 @@ async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
  * Pipes an upstream body to the client, counting bytes. Plain pipe() rather than
  * stream.pipeline: the latter builds and aborts an AbortController per call, measurable here.
  */
-function pipeCounted(source: Readable, res: ServerResponse, ex: Exchange): Promise<void> {
+function pipeCounted(source: Readable, res: ServerResponse, ex: ExchangeRecord): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     source.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
     source.once('error', (err) => {
@@ -45,7 +41,7 @@ function pipeCounted(source: Readable, res: ServerResponse, ex: Exchange): Promi
 
 export async function sendResponse(
   _gw: GatewayState, ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
-  upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: Exchange,
+  upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: ExchangeRecord,
 ): Promise<void> {
   const out = await pipeline.responseHeaders(ctx, passed, upstreamHead);
   let head = out.head;

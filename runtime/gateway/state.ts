@@ -16,3 +16,11 @@ export interface GatewayState {
   readonly maxDepth: number;
   readonly metrics?: Metrics;
 }
+
+/** What the access log reports of one exchange, filled in as it goes. */
+export interface ExchangeRecord {
+  status: number;
+  bytesOut: number;
+  upstream?: string;
+  endpoint?: string;
+}

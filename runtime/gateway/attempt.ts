@@ -1,0 +1,117 @@
+/**
+ * One attempt at a request: its request hooks, its body through the filters that asked for it,
+ * and the upstream call. What comes back is a rejection to answer, a failure to retry or
+ * report, or the upstream's response to send back through the response hooks.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { HeaderList, RequestHead } from '../component/types.ts';
+import type { RouteConfig } from '../config/types.ts';
+import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.ts';
+import type { ChainFilter } from '../pipeline/filter.ts';
+import { getHeader } from '../pipeline/headers.ts';
+import { FilterFailure } from '../pipeline/invoke.ts';
+import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
+import type { RequestContext } from '../pipeline/request-context.ts';
+import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
+import type { ExchangeRecord, GatewayState } from './state.ts';
+
+function contentLengthOf(headers: HeaderList): number | undefined {
+  const v = getHeader(headers, 'content-length');
+  return v === undefined ? undefined : Number(v);
+}
+
+export function responseHeaders(h: Dispatcher.ResponseData['headers']): HeaderList {
+  const out: HeaderList = [];
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || isHopByHop(k)) continue;
+    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
+    else out.push([k, v]);
+  }
+  return out;
+}
+
+type AttemptOutcome =
+  | { kind: 'rejected'; rejection: { status: number; headers: HeaderList; body?: Uint8Array }; passed: ChainFilter[] }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'proxied'; response: Dispatcher.ResponseData; passed: ChainFilter[] };
+
+export async function attempt(
+  gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
+  original: RequestHead, source: IncomingMessage | Buffer | undefined, start: number, ex: ExchangeRecord,
+): Promise<AttemptOutcome> {
+  const out = await pipeline.requestHeaders(ctx, original);
+  if (out.rejection) return { kind: 'rejected', rejection: out.rejection.rejection, passed: out.passed };
+  const chain = pipeline.bodyChain(ctx, out.passed, 'request');
+  let body: Buffer | AsyncIterable<Buffer> | undefined = out.body ? Buffer.from(out.body) : source;
+  let modified = out.body !== undefined;
+  if (out.body === undefined && chain.wanted) {
+    modified = true;
+    let started = false;
+    const state = { ended: false };
+    const flow = flowThrough(chain, source ?? Buffer.alloc(0), contentLengthOf(original.headers), (ms) => {
+      if (started) return ctx.logger.debug('request mutations after the upstream call started are ignored');
+      for (const m of ms) applyRequestMutations(out, m);
+    }, state);
+    let first: IteratorResult<Buffer>;
+    try {
+      first = await flow.next();
+    } catch (err) {
+      if (err instanceof BodyRejected) return { kind: 'rejected', rejection: err.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === err.plugin)) };
+      throw err;
+    }
+    started = true;
+    if (out.body !== undefined) body = Buffer.from(out.body);
+    else if (first.done) body = undefined;
+    else if (state.ended) {
+      // The whole (held) body is already through the chain: send it with a content-length.
+      const rest: Buffer[] = [first.value];
+      for await (const c of flow) rest.push(c);
+      body = rest.length === 1 ? rest[0]! : Buffer.concat(rest);
+    } else body = prepend(first.value, flow);
+  }
+  const upstream = out.upstream ?? route.upstream;
+  if (!gw.upstreams.has(upstream)) {
+    throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${upstream}", which is not configured`);
+  }
+  const endpoint = gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0);
+  ex.upstream = upstream;
+  ex.endpoint = endpoint.origin;
+  const headers = upstreamHeaders(out.head.headers, ctx, modified, body);
+  try {
+    const response = await gw.upstreams.agent.request({
+      origin: endpoint.origin, path: endpoint.basePath + out.head.path, method: out.head.method as Dispatcher.HttpMethod,
+      headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], signal: ctx.controller.signal,
+    });
+    return { kind: 'proxied', response, passed: out.passed };
+  } catch (err) {
+    if (err instanceof BodyRejected || (err as { cause?: unknown }).cause instanceof BodyRejected) {
+      const r = err instanceof BodyRejected ? err : ((err as { cause: BodyRejected }).cause);
+      return { kind: 'rejected', rejection: r.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === r.plugin)) };
+    }
+    if (err instanceof BodyTooLarge || err instanceof FilterFailure || (err as { cause?: unknown }).cause instanceof FilterFailure) {
+      throw err instanceof Error && (err as { cause?: unknown }).cause instanceof FilterFailure ? (err as { cause: unknown }).cause : err;
+    }
+    if (ctx.controller.signal.aborted) throw err;
+    ctx.logger.warn({ endpoint: endpoint.origin, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
+    return { kind: 'failed', error: err };
+  }
+}
+
+async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+function upstreamHeaders(headers: HeaderList, ctx: RequestContext, bodyModified: boolean, body: unknown): string[] {
+  const flat: string[] = [];
+  for (const [k, v] of headers) {
+    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER) continue;
+    if (bodyModified && k === 'content-length') continue;
+    flat.push(k, v);
+  }
+  if (bodyModified && Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
+  flat.push('x-request-id', ctx.id, ATTEMPT_HEADER, String(ctx.attempt), DEPTH_HEADER, String(ctx.depth + 1));
+  return flat;
+}
+
