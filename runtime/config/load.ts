@@ -70,8 +70,21 @@ function crossCheck(c: GatewayConfig): string[] {
   return problems;
 }
 
+/** Cross-references of a config that failed the schema, as far as its shape allows. */
+function crossCheckLoosely(value: unknown): string[] {
+  try {
+    return crossCheck(value as GatewayConfig);
+  } catch {
+    return [];
+  }
+}
+
 export function validateConfig(value: unknown, source = '(inline)'): GatewayConfig {
-  if (!validate(value)) throw new ConfigError(source, (validate.errors ?? []).map(describe));
+  if (!validate(value)) {
+    // Report every problem at once: the schema's, then the cross-references it could check.
+    const problems = (validate.errors ?? []).map(describe);
+    throw new ConfigError(source, [...problems, ...crossCheckLoosely(value).filter((p) => !problems.includes(p))]);
+  }
   const problems = crossCheck(value);
   if (problems.length) throw new ConfigError(source, problems);
   return value;

@@ -59,6 +59,15 @@ describe('validateConfig names the key path', () => {
     expect(p.some((m) => m.startsWith('routes[1].filters[1]:') && m.includes('"ghost"'))).toBe(true);
   });
 
+  it('reports schema problems and broken references together, in one error', () => {
+    const c = base();
+    (c.plugins as Record<string, Record<string, unknown>>).x!.pool = { max: 0 };
+    (c.routes as Array<Record<string, unknown>>).push({ name: 'r2', upstream: 'nowhere' });
+    const p = problems(c);
+    expect(p.some((m) => m.startsWith('plugins.x.pool.max:'))).toBe(true);
+    expect(p.some((m) => m.startsWith('routes[1].upstream:'))).toBe(true);
+  });
+
   it('a malformed sha256 pin', () => {
     const c = base();
     (c.plugins as Record<string, Record<string, unknown>>).x!.sha256 = 'abc123';
