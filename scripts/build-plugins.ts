@@ -1,6 +1,7 @@
 /**
  * Builds every plugin under plugins/ and test/fixtures/ into <dir>/dist/<name>.wasm.
- * A plugin with a Cargo.toml is Rust; one with an assembly/ folder is AssemblyScript.
+ * A plugin with a Cargo.toml is Rust; one with an assembly/ folder is AssemblyScript; one with a
+ * filter.js is JavaScript (componentize-js, about 20 s, so the hash stamp matters most there).
  * Incremental: a plugin whose sources (and SDK, and WIT) are unchanged is skipped.
  */
 import { createHash } from 'node:crypto';
@@ -23,22 +24,24 @@ async function hashTree(hash: ReturnType<typeof createHash>, dir: string): Promi
   }
 }
 
-type Lang = 'rust' | 'assemblyscript';
+type Lang = 'rust' | 'assemblyscript' | 'javascript';
 
 function languageOf(dir: string): Lang | undefined {
   if (existsSync(join(dir, 'Cargo.toml'))) return 'rust';
   if (existsSync(join(dir, 'assembly'))) return 'assemblyscript';
+  if (existsSync(join(dir, 'filter.js'))) return 'javascript';
   return undefined;
 }
 
 export async function buildPlugin(dir: string, opts: { force?: boolean } = {}): Promise<string> {
   const lang = languageOf(dir);
-  if (!lang) throw new Error(`${dir}: neither a Cargo.toml nor an assembly/ folder; nothing to build`);
+  if (!lang) throw new Error(`${dir}: no Cargo.toml, assembly/ folder or filter.js; nothing to build`);
   const name = basename(dir);
   const out = join(dir, 'dist', `${name}.wasm`);
   const hash = createHash('sha256');
   await hashTree(hash, dir);
-  await hashTree(hash, join(root, lang === 'rust' ? 'sdk-rust' : 'sdk-assemblyscript'));
+  if (lang === 'javascript') hash.update(await readFile(join(root, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json')));
+  else await hashTree(hash, join(root, lang === 'rust' ? 'sdk-rust' : 'sdk-assemblyscript'));
   await hashTree(hash, join(root, 'wit'));
   await hashTree(hash, join(root, 'runtime', 'build'));
   const digest = hash.digest('hex');
@@ -49,6 +52,9 @@ export async function buildPlugin(dir: string, opts: { force?: boolean } = {}): 
   if (lang === 'rust') {
     const { buildRust } = await import('../runtime/build/rust.ts');
     await buildRust(dir, out);
+  } else if (lang === 'javascript') {
+    const { buildJavaScript } = await import('../runtime/build/javascript.ts');
+    await buildJavaScript(dir, out);
   } else {
     const { buildAssemblyScript } = await import('../runtime/build/assemblyscript.ts');
     await buildAssemblyScript(dir, out);
@@ -71,7 +77,7 @@ export async function pluginDirs(): Promise<string[]> {
   return dirs.sort();
 }
 
-export async function buildAll(opts: { force?: boolean; only?: 'rust' | 'assemblyscript' } = {}): Promise<void> {
+export async function buildAll(opts: { force?: boolean; only?: Lang } = {}): Promise<void> {
   const failures: string[] = [];
   for (const dir of await pluginDirs()) {
     if (opts.only && languageOf(dir) !== opts.only) continue;

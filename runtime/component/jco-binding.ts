@@ -15,6 +15,7 @@ import type {
   Action, BodyMode, ComponentFactory, ConfigureResult, FilterInstance, HeaderList, HostCalls, LogLevel, Mutations,
   RequestHead, RequestInfo, ResponseHead, Subrequest, SubrequestError, SubrequestResult,
 } from './types.ts';
+import { type WasiContext, createWasiContext } from './wasi.ts';
 import { withMemoryCeiling } from './wasm-binary.ts';
 
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'];
@@ -123,13 +124,28 @@ class JcoFilterInstance implements FilterInstance {
   private readonly filter: JcoFilter;
   private readonly state: CallState;
   private readonly memories: () => number;
+  private readonly wasi: WasiContext | undefined;
   private busy = false;
   private broken = false;
 
-  constructor(filter: JcoFilter, state: CallState, memories: () => number) {
+  constructor(filter: JcoFilter, state: CallState, memories: () => number, wasi?: WasiContext) {
     this.filter = filter;
     this.state = state;
     this.memories = memories;
+    this.wasi = wasi;
+  }
+
+  /** Marks the start of a hook call: host calls (and WASI stdout/stderr) act for `host`. */
+  private enter(host: HostCalls): void {
+    this.busy = true;
+    this.state.host = host;
+    this.wasi?.begin((level, msg) => host.log(level, msg));
+  }
+
+  private leave(): void {
+    this.wasi?.end();
+    this.busy = false;
+    this.state.host = undefined;
   }
 
   memoryBytes(): number {
@@ -139,23 +155,20 @@ class JcoFilterInstance implements FilterInstance {
   private async run<T>(host: HostCalls, hook: string, call: () => T | Promise<T>): Promise<T> {
     if (this.broken) throw new GuestTrap('instance is broken by an earlier trap');
     if (this.busy) throw new GuestTrap('instance re-entered while a call is in flight');
-    this.busy = true;
-    this.state.host = host;
+    this.enter(host);
     try {
       return await call();
     } catch (err) {
       this.broken = true;
       throw new GuestTrap(`${hook} trapped: ${(err as Error).message}`, { cause: err });
     } finally {
-      this.busy = false;
-      this.state.host = undefined;
+      this.leave();
     }
   }
 
   async configure(host: HostCalls, config: string): Promise<ConfigureResult> {
     if (this.broken) throw new GuestTrap('instance is broken by an earlier trap');
-    this.busy = true;
-    this.state.host = host;
+    this.enter(host);
     try {
       const info = await this.filter.configure(config);
       return { ok: true, value: { name: info.name, requestBody: fromBodyMode(info.requestBody), responseBody: fromBodyMode(info.responseBody) } };
@@ -165,8 +178,7 @@ class JcoFilterInstance implements FilterInstance {
       this.broken = true;
       throw new GuestTrap(`configure trapped: ${(err as Error).message}`, { cause: err });
     } finally {
-      this.busy = false;
-      this.state.host = undefined;
+      this.leave();
     }
   }
 
@@ -214,7 +226,11 @@ async function transpiled(component: Uint8Array, hash: string, cacheDir: string)
   return dir;
 }
 
-export async function createJcoFactory(component: Uint8Array, hash: string, cacheDir: string, maxPages: number): Promise<ComponentFactory> {
+/**
+ * `wasi`: the component imports WASI; each instance gets its own restricted WASI (wasi.ts)
+ * merged into its imports, its stdout/stderr going to the log of the hook call in flight.
+ */
+export async function createJcoFactory(component: Uint8Array, hash: string, cacheDir: string, maxPages: number, wasi = false): Promise<ComponentFactory> {
   const dir = await transpiled(component, hash, cacheDir);
   const glue = (await import(pathToFileURL(join(dir, 'plugin.js')).href)) as JcoModule;
   const modules = new Map<string, Promise<WebAssembly.Module>>();
@@ -237,9 +253,11 @@ export async function createJcoFactory(component: Uint8Array, hash: string, cach
         for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
         return instance;
       };
-      const exports = await glue.instantiate(getCoreModule, buildImports(state), instantiateCore);
+      const ctx = wasi ? createWasiContext() : undefined;
+      const imports = ctx ? { ...ctx.imports, ...buildImports(state) } : buildImports(state);
+      const exports = await glue.instantiate(getCoreModule, imports, instantiateCore);
       const filter = (exports['praxis:filter/filter@0.1.0'] ?? exports.filter) as JcoFilter;
-      return new JcoFilterInstance(filter, state, () => memories.reduce((n, m) => n + m.buffer.byteLength, 0));
+      return new JcoFilterInstance(filter, state, () => memories.reduce((n, m) => n + m.buffer.byteLength, 0), ctx);
     },
   };
 }

@@ -12,6 +12,7 @@ import { ComponentLoadError } from './errors.ts';
 import { FastComponentFactory, fastPathObstacle } from './fast-binding.ts';
 import { createJcoFactory } from './jco-binding.ts';
 import type { ComponentFactory } from './types.ts';
+import { WASI_INTERFACES, isAllowedWasiImport } from './wasi.ts';
 import { WASM_PAGE, binaryKind, coreExports, coreImports, coreModulesOfComponent, sections, withMemoryCeiling } from './wasm-binary.ts';
 
 export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
@@ -66,11 +67,17 @@ export async function checkWorld(bytes: Uint8Array): Promise<string> {
   if (!exports.includes(FILTER_EXPORT)) {
     throw new ComponentLoadError('wrong-world', `the component does not export ${FILTER_EXPORT} (it exports: ${exports.join(', ') || 'nothing'}); build it against wit/praxis.wit, world plugin`);
   }
-  const foreign = worldItems(wit, 'import').filter((i) => !i.startsWith('praxis:filter/') || !i.endsWith('@0.1.0'));
+  const foreign = worldItems(wit, 'import').filter((i) => !(i.startsWith('praxis:filter/') && i.endsWith('@0.1.0')) && !isAllowedWasiImport(i));
   if (foreign.length) {
-    throw new ComponentLoadError('forbidden-import', `the component imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter@0.1.0 interfaces`);
+    const why = foreign.map((i) => WASI_INTERFACES[`${i.replace(/\/.*$/, '')}/*`]?.reason).filter((r) => r !== undefined);
+    throw new ComponentLoadError('forbidden-import', `the component imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter@0.1.0 interfaces and the restricted WASI 0.2 of docs/wit.md${why.length ? ` (${[...new Set(why)].join('; ')})` : ''}`);
   }
   return wit;
+}
+
+/** Whether the world imports any WASI interface (those components take the jco path with the restricted WASI). */
+function importsWasi(wit: string): boolean {
+  return worldItems(wit, 'import').some((i) => i.startsWith('wasi:'));
 }
 
 /**
@@ -128,7 +135,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }
   } else {
-    factory = await createJcoFactory(bytes, sha256, opts.cacheDir ?? join(tmpdir(), 'praxis-wasm-cache'), maxPages);
+    factory = await createJcoFactory(bytes, sha256, opts.cacheDir ?? join(tmpdir(), 'praxis-wasm-cache'), maxPages, importsWasi(wit));
   }
   const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit };
   if (obstacle) loaded.fastPathObstacle = obstacle;
