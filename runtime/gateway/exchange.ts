@@ -5,14 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHead } from '../component/types.ts';
+import type { HeaderList, RequestHead } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
 import { BodyTooLarge } from '../pipeline/body-flow.ts';
 import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, isHopByHop, parseTraceparent, startTrace } from '../subrequest/index.ts';
+import { DEPTH_HEADER, parseTraceparent, startTrace, stripHopByHop } from '../subrequest/index.ts';
 import { attempt, responseHeaders } from './attempt.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import { discard, sendJsonError } from './responses.ts';
@@ -39,10 +39,30 @@ async function readAll(req: IncomingMessage, max: number): Promise<Buffer | unde
   return Buffer.concat(chunks);
 }
 
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The client's request id when it is a sane token (visible ASCII, at most 128 chars); else a fresh one. */
+function requestIdOf(incoming: string | undefined): string {
+  return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** Adds the client's address to x-forwarded-for, and the original host and scheme, as proxies do. */
+function withForwarded(headers: HeaderList, req: IncomingMessage): HeaderList {
+  const out = headers.filter(([k]) => k !== 'x-forwarded-for' && k !== 'x-forwarded-proto' && k !== 'x-forwarded-host');
+  const prior = headers.filter(([k]) => k === 'x-forwarded-for').map(([, v]) => v);
+  const addr = req.socket.remoteAddress;
+  if (addr) prior.push(addr);
+  if (prior.length) out.push(['x-forwarded-for', prior.join(', ')]);
+  out.push(['x-forwarded-proto', getHeader(headers, 'x-forwarded-proto') ?? 'http']);
+  const host = getHeader(headers, 'x-forwarded-host') ?? getHeader(headers, 'host');
+  if (host) out.push(['x-forwarded-host', host]);
+  return out;
+}
+
 export async function handleExchange(gw: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const headers = fromRawHeaders(req.rawHeaders);
-  const id = getHeader(headers, 'x-request-id') || randomUUID();
+  const id = requestIdOf(getHeader(headers, 'x-request-id'));
   const path = req.url ?? '/';
   // A negative (or unparsable) depth from outside counts as 0: it must not buy a loop extra levels.
   const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
@@ -74,7 +94,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const timer = setTimeout(() => ctx.controller.abort(new Error('route timeout')), route.timeoutMs ?? 30_000);
   const head: RequestHead = {
     method: req.method ?? 'GET', path, authority: getHeader(headers, 'host') ?? '',
-    headers: headers.filter(([k]) => !isHopByHop(k)),
+    headers: withForwarded(stripHopByHop(headers), req),
   };
   const ex: ExchangeRecord = { status: 0, bytesOut: 0 };
   try {
