@@ -2,13 +2,16 @@
  * Per-hook cost: one on-request-headers call on one instance, for each binding, against the raw
  * floor on the same core module (a trivial hand-lowered call: the same strings copied in with
  * one cabi_realloc each, the export called through JSPI `promising` (and directly, when the
- * module has no suspending import), the action tag read, post-return). The variants run
- * interleaved in short batches so that a noisy machine affects them alike.
+ * hook cannot reach a suspending import), the action tag read, post-return). For a module with a
+ * suspending import, `fast-all-promising` is the fast binding as it was before the per-hook
+ * reachability analysis: every hook through `promising`. The variants run interleaved in short
+ * batches so that a noisy machine affects them alike.
  */
 import { readFileSync } from 'node:fs';
-import { loadComponent } from '../runtime/component/loader.ts';
+import { FastComponentFactory, suspendingHooks } from '../runtime/component/fast-binding.ts';
+import { DEFAULT_MEMORY_LIMIT, loadComponent } from '../runtime/component/loader.ts';
 import type { FilterInstance, HeaderList, HostCalls, RequestHead, RequestInfo } from '../runtime/component/types.ts';
-import { coreExports, coreImports, coreModulesOfComponent } from '../runtime/component/wasm-binary.ts';
+import { WASM_PAGE, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling } from '../runtime/component/wasm-binary.ts';
 import { type Scenario, summarize } from './stats.ts';
 
 const FILTER = 'praxis:filter/filter@0.1.0';
@@ -35,11 +38,17 @@ export const benchHead: RequestHead = {
 type Call = () => Promise<unknown> | unknown;
 
 /** A core-level call that does the least the ABI allows: the floor the bindings are compared with. */
-async function rawFloor(componentPath: string, config: string): Promise<{ jspi: Call; sync?: Call }> {
-  const core = coreModulesOfComponent(new Uint8Array(readFileSync(componentPath)))
+function mainCore(componentPath: string): Uint8Array {
+  return coreModulesOfComponent(new Uint8Array(readFileSync(componentPath)))
     .find((m) => coreExports(m).some((e) => e.name === `${FILTER}#configure`))!;
+}
+
+async function rawFloor(componentPath: string, config: string): Promise<{ jspi: Call; sync?: Call }> {
+  const core = mainCore(componentPath);
   const imports = coreImports(core);
-  const suspends = imports.some((i) => i.module === 'praxis:filter/http-client@0.1.0');
+  // configure and on-request-headers are what the floor calls: sync only if neither may suspend.
+  const [cfgSuspends, rhSuspends] = suspendingHooks(core, imports);
+  const suspends = cfgSuspends! || rhSuspends!;
   const module = await WebAssembly.compile(core as BufferSource);
   const make = async (): Promise<WebAssembly.Instance> => {
     const noop = (): void => {};
@@ -128,6 +137,17 @@ async function bindingCall(componentPath: string, config: string, binding: 'fast
   return () => inst.onRequestHeaders(noopHost, benchInfo, benchHead);
 }
 
+/** The fast binding with every hook through `promising`, as before the reachability analysis. */
+async function allPromisingCall(componentPath: string, config: string): Promise<Call | undefined> {
+  const core = mainCore(componentPath);
+  if (!coreImports(core).some((i) => i.module === 'praxis:filter/http-client@0.1.0')) return undefined;
+  const module = await WebAssembly.compile(withMemoryCeiling(core, Math.floor(DEFAULT_MEMORY_LIMIT / WASM_PAGE)) as BufferSource);
+  const inst = await new FastComponentFactory(module, [true, true, true, true, true]).instantiate();
+  const r = await inst.configure(noopHost, config);
+  if (!r.ok) throw new Error(`configure failed: ${r.error}`);
+  return () => inst.onRequestHeaders(noopHost, benchInfo, benchHead);
+}
+
 /** Runs the variants interleaved: `rounds` rounds of `batch` calls each, per-call times kept. */
 export async function interleave(variants: Record<string, Call>, rounds: number, batch: number): Promise<Record<string, Scenario>> {
   const names = Object.keys(variants);
@@ -161,6 +181,8 @@ export async function benchHooks(targets: HookTarget[], rounds: number, batch: n
     const variants: Record<string, Call> = { 'floor-jspi': floor.jspi };
     if (floor.sync) variants['floor-sync'] = floor.sync;
     variants.fast = await bindingCall(t.path, t.config, 'fast');
+    const before = await allPromisingCall(t.path, t.config);
+    if (before) variants['fast-all-promising'] = before;
     variants.jco = await bindingCall(t.path, t.config, 'jco');
     const res = await interleave(variants, rounds, batch);
     for (const [k, v] of Object.entries(res)) out[`hook/${t.label}/${k}`] = v;

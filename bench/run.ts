@@ -23,6 +23,8 @@ const hookTargets = [
   { label: 'header-router-rust', path: `${ROOT}plugins/header-router-rust/dist/header-router-rust.wasm`, config: routes },
   { label: 'header-router-as', path: `${ROOT}plugins/header-router/dist/header-router.wasm`, config: routes },
   { label: 'testkit-as', path: `${ROOT}test/fixtures/testkit/dist/testkit.wasm`, config: '{}' },
+  // Imports http-client, but on-request-headers cannot reach it: called without `promising`.
+  { label: 'guardrail-as', path: `${ROOT}plugins/guardrail/dist/guardrail.wasm`, config: JSON.stringify({ scannerUrl: 'http://127.0.0.1:9/scan' }) },
 ];
 
 if (only.has('hook')) {
@@ -55,6 +57,7 @@ for (const t of hookTargets) {
   ratio(`${t.label}: fast / jspi floor (p50)`, `${h}/fast`, `${h}/floor-jspi`);
   ratio(`${t.label}: fast / sync floor (p50)`, `${h}/fast`, `${h}/floor-sync`);
   ratio(`${t.label}: jco / fast (p50)`, `${h}/jco`, `${h}/fast`);
+  ratio(`${t.label}: all-promising / fast (p50)`, `${h}/fast-all-promising`, `${h}/fast`);
   ratio(`${t.label}: fast / jspi floor (mean, from ops/s)`, `${h}/floor-jspi`, `${h}/fast`, 'ops_per_s');
 }
 ratio('gateway: wasm-3 / no-filter throughput', 'gateway/wasm-3-filters', 'gateway/no-filter', 'ops_per_s');

@@ -2,8 +2,9 @@
  * The fast binding: calls the component's single core module directly, lifting and lowering
  * the praxis world by hand (praxis-abi.ts) instead of through jco's generic glue. Used when the
  * component is one core module that imports only praxis interfaces, which is what both SDKs
- * produce. Sub-request imports suspend the guest through JSPI; a plugin that never imports
- * them is called synchronously, with no promise machinery per call.
+ * produce. Sub-request imports suspend the guest through JSPI; a hook that cannot reach them
+ * (reachability.ts: a call-graph walk over the module's code, conservative on any doubt) is
+ * called synchronously, with no promise machinery per call.
  */
 import { GuestTrap } from './errors.ts';
 import { GuestMemory, type Realloc } from './guest-memory.ts';
@@ -14,6 +15,7 @@ import {
 import type {
   Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead, Subrequest,
 } from './types.ts';
+import { exportsReaching, importedFunctionIndices } from './reachability.ts';
 import type { CoreExport, CoreImport } from './wasm-binary.ts';
 
 const HTTP = 'praxis:filter/http-client@0.1.0';
@@ -103,16 +105,29 @@ const BROKEN = 'instance is broken by an earlier trap';
 const REENTERED = 'instance re-entered while a call is in flight';
 
 /**
+ * Per hook (in HOOKS order), whether its export may reach a suspending import and so must be
+ * called through `promising`. A module that imports none suspends nowhere; otherwise the call
+ * graph decides, and an export the analysis does not answer for counts as suspending.
+ */
+export function suspendingHooks(core: Uint8Array, imports: CoreImport[]): boolean[] {
+  const targets = importedFunctionIndices(imports, HTTP);
+  if (targets.size === 0) return HOOKS.map(() => false);
+  const { mayReach } = exportsReaching(core, targets);
+  return HOOKS.map((h) => mayReach.get(`${FILTER}#${h}`) ?? true);
+}
+
+/**
  * One instance. Each hook lowers its arguments straight into the export's parameters (no
  * argument arrays, no spreads, no per-call closures), calls the export, lifts the result and
- * runs post-return. A module without a suspending import is called synchronously and its
- * result handed back in an already-settled promise; one with JSPI goes through `promising`,
- * and the completion handlers are bound once per instance.
+ * runs post-return. A hook that cannot suspend is called synchronously and its result handed
+ * back in an already-settled promise; one that may goes through `promising`, and the
+ * completion handlers are bound once per instance.
  */
 class FastFilterInstance implements FilterInstance {
   private readonly state: CallState;
   private readonly mem: GuestMemory;
-  private readonly suspends: boolean;
+  /** Per hook (index into HOOKS): called through `promising`. */
+  private readonly suspends: readonly boolean[];
   private readonly fConfigure: ExportFn;
   private readonly fReqHeaders: ExportFn;
   private readonly fReqBody: ExportFn;
@@ -127,7 +142,7 @@ class FastFilterInstance implements FilterInstance {
   private readonly onDone: (ptr: number) => unknown;
   private readonly onFail: (err: unknown) => never;
 
-  constructor(instance: WebAssembly.Instance, state: CallState, suspends: boolean) {
+  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[]) {
     const ex = instance.exports as Record<string, unknown>;
     this.state = state;
     this.suspends = suspends;
@@ -135,7 +150,7 @@ class FastFilterInstance implements FilterInstance {
     state.mem = this.mem;
     const fn = (h: Hook): ExportFn => {
       const f = ex[`${FILTER}#${h}`] as ExportFn;
-      return suspends ? (WebAssembly.promising(f) as unknown as ExportFn) : f;
+      return suspends[HOOKS.indexOf(h)] ? (WebAssembly.promising(f) as unknown as ExportFn) : f;
     };
     this.fConfigure = fn('configure');
     this.fReqHeaders = fn('on-request-headers');
@@ -191,7 +206,7 @@ class FastFilterInstance implements FilterInstance {
 
   /** Completes a call whose export has been invoked (`r` is its result or its promise). */
   private complete<T>(r: number | Promise<number>): Promise<T> {
-    if (this.suspends) return (r as Promise<number>).then(this.onDone, this.onFail) as Promise<T>;
+    if (this.suspends[this.hook]) return (r as Promise<number>).then(this.onDone, this.onFail) as Promise<T>;
     return Promise.resolve(this.finish(r as number) as T);
   }
 
@@ -283,11 +298,12 @@ class FastFilterInstance implements FilterInstance {
 export class FastComponentFactory implements ComponentFactory {
   readonly binding = 'fast' as const;
   private readonly module: WebAssembly.Module;
-  private readonly suspends: boolean;
+  /** Per hook: whether it may suspend (see `suspendingHooks`). */
+  readonly suspends: readonly boolean[];
 
-  constructor(module: WebAssembly.Module, imports: CoreImport[]) {
+  constructor(module: WebAssembly.Module, suspends: readonly boolean[]) {
     this.module = module;
-    this.suspends = imports.some((i) => i.module === HTTP);
+    this.suspends = suspends;
   }
 
   async instantiate(): Promise<FilterInstance> {

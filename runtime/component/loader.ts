@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { componentWit } from '@bytecodealliance/jco';
 import { ComponentLoadError } from './errors.ts';
-import { FastComponentFactory, fastPathObstacle } from './fast-binding.ts';
+import { FastComponentFactory, fastPathObstacle, suspendingHooks } from './fast-binding.ts';
 import { createJcoFactory } from './jco-binding.ts';
 import type { ComponentFactory } from './types.ts';
 import { WASI_INTERFACES, isAllowedWasiImport } from './wasi.ts';
@@ -40,6 +40,8 @@ export interface LoadedComponent {
 }
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
+/** Per content hash: which hooks may suspend (the call-graph walk runs once per component). */
+const suspending = new Map<string, boolean[]>();
 
 async function readSource(source: string | Uint8Array): Promise<Uint8Array> {
   if (typeof source !== 'string') return source;
@@ -130,7 +132,12 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
       module.catch(() => compiled.delete(key));
     }
     try {
-      factory = new FastComponentFactory(await module, coreImports(core));
+      let hooks = suspending.get(sha256);
+      if (!hooks) {
+        hooks = suspendingHooks(core, coreImports(core));
+        suspending.set(sha256, hooks);
+      }
+      factory = new FastComponentFactory(await module, hooks);
     } catch (err) {
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }

@@ -42,6 +42,17 @@ export class Reader {
     }
     throw new ComponentLoadError('malformed', 'an integer in the binary is longer than 5 bytes');
   }
+  /** Skips a signed LEB128 integer of at most `maxBytes` bytes (5 for s32/s33, 10 for s64). */
+  skipSigned(maxBytes: number): void {
+    for (let i = 0; i < maxBytes; i++) {
+      if ((this.byte() & 0x80) === 0) return;
+    }
+    throw new ComponentLoadError('malformed', `a signed integer in the binary is longer than ${maxBytes} bytes`);
+  }
+  skip(n: number): void {
+    if (this.pos + n > this.end) throw new ComponentLoadError('truncated', 'the binary ends in the middle of a section (truncated file?)');
+    this.pos += n;
+  }
   name(): string {
     const len = this.u32();
     if (this.pos + len > this.end) throw new ComponentLoadError('truncated', 'a name runs past the end of its section (truncated file?)');
