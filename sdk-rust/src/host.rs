@@ -149,13 +149,19 @@ fn panic(p: &core::panic::PanicInfo) -> ! {
         panic_message(p, &mut line);
     }
     if let Some(l) = p.location() {
-        line.push_str(" at ");
-        line.push_str(l.file());
-        line.push(':');
-        push_u32(&mut line, l.line());
+        push_location(&mut line, l);
     }
     log::error(&line);
     core::arch::wasm32::unreachable()
+}
+
+/// " at <file>:<line>", without core::fmt.
+#[cfg(target_arch = "wasm32")]
+fn push_location(line: &mut String, l: &core::panic::Location) {
+    line.push_str(" at ");
+    line.push_str(l.file());
+    line.push(':');
+    push_u32(line, l.line());
 }
 
 /// The message alone, from PanicInfo's Display (PanicInfo::message is not stable on 1.63):
@@ -195,10 +201,7 @@ pub(crate) fn install_panic_hook() {
         let mut line = String::from("panic: ");
         line.push_str(&msg);
         if let Some(l) = p.location() {
-            line.push_str(" at ");
-            line.push_str(l.file());
-            line.push(':');
-            push_u32(&mut line, l.line());
+            push_location(&mut line, l);
         }
         log::error(&line);
     }));
