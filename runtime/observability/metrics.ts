@@ -22,6 +22,7 @@ export class Metrics {
   private readonly subrequests: Counter<'plugin' | 'outcome'>;
   private readonly subrequestSeconds: Histogram<'plugin'>;
   private readonly hookChildren = new Map<string, { observe(v: number): void }>();
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
 
   constructor(sources?: MetricSources) {
     const registers = [this.registry];
@@ -58,8 +59,14 @@ export class Metrics {
   }
 
   request(route: string, status: number, seconds: number): void {
-    this.requests.inc({ route, status: String(status) });
-    this.requestSeconds.observe({ route }, seconds);
+    const key = `${route}\u0000${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = { count: this.requests.labels({ route, status: String(status) }), seconds: this.requestSeconds.labels({ route }) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.seconds.observe(seconds);
   }
 
   hook(plugin: string, hook: string, seconds: number): void {
