@@ -39,9 +39,36 @@ class Host {
   }
 }
 
+/** jco's JS view of a variant: `{ tag, val }`, `val` shaped by the case. */
+interface JcoVariant {
+  tag: string;
+  /** Absent for cases without a payload (release, body-done); the tests read it only where one is expected. */
+  val: JcoValue;
+}
+
+/** The payloads the tests read: mutations, rejections, body-mode sizes. */
+interface JcoValue {
+  setHeaders?: Headers;
+  removeHeaders?: string[];
+  headers?: Headers;
+  body?: Uint8Array;
+  upstream?: string;
+  status?: number;
+  [key: string]: unknown;
+}
+
+/** jco's JS view of the exported filter interface. */
+interface JcoFilter {
+  configure(config: string): { name: string; requestBody: JcoVariant; responseBody: JcoVariant };
+  onRequestHeaders(info: object, head: object): JcoVariant;
+  onRequestBody(info: object, chunk: Uint8Array, endOfStream: boolean): JcoVariant;
+  onResponseHeaders(info: object, head: object): JcoVariant;
+  onResponseBody(info: object, chunk: Uint8Array, endOfStream: boolean): JcoVariant;
+}
+
 interface Instance {
   host: Host;
-  filter: any;
+  filter: JcoFilter;
   memory: () => number;
 }
 
@@ -80,7 +107,7 @@ const info = (over: Partial<{ requestId: string; attempt: number; route: string 
 const head = (headers: Headers = [], over: object = {}) => ({ method: 'POST', path: '/v1/chat', authority: 'gw.local', headers, ...over });
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b?: Uint8Array) => new TextDecoder().decode(b);
-const hdr = (a: any, name: string) => (a.val?.setHeaders as Headers | undefined)?.find(([n]) => n === name)?.[1];
+const hdr = (a: JcoVariant, name: string) => (a.val?.setHeaders as Headers | undefined)?.find(([n]) => n === name)?.[1];
 
 let testkit: Awaited<ReturnType<typeof loadComponent>>;
 let router: Awaited<ReturnType<typeof loadComponent>>;
