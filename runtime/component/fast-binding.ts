@@ -17,6 +17,7 @@ import type {
 } from './types.ts';
 import { exportsReaching, importedFunctionIndices } from './reachability.ts';
 import type { CoreExport, CoreImport } from './wasm-binary.ts';
+import { FUEL_EXPORT } from './fuel.ts';
 
 const HTTP = 'praxis:filter/http-client@0.1.0';
 const CONTEXT = 'praxis:filter/context@0.1.0';
@@ -102,6 +103,8 @@ function buildImports(state: CallState): WebAssembly.Imports {
 }
 
 const BROKEN = 'instance is broken by an earlier trap';
+/** Loop iterations per hook call unless the plugin's config says otherwise. */
+export const DEFAULT_FUEL = 100_000_000;
 const REENTERED = 'instance re-entered while a call is in flight';
 
 /**
@@ -141,9 +144,14 @@ class FastFilterInstance implements FilterInstance {
   private lift: Lift<unknown> = liftAction;
   private readonly onDone: (ptr: number) => unknown;
   private readonly onFail: (err: unknown) => never;
+  /** The loop-fuel global written in by fuel.ts (absent when the module could not be instrumented). */
+  private readonly fuel: WebAssembly.Global | undefined;
+  private readonly fuelBudget: number;
 
-  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[]) {
+  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], fuelBudget: number) {
     const ex = instance.exports as Record<string, unknown>;
+    this.fuel = ex[FUEL_EXPORT] instanceof WebAssembly.Global ? ex[FUEL_EXPORT] : undefined;
+    this.fuelBudget = fuelBudget;
     this.state = state;
     this.suspends = suspends;
     this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc);
@@ -178,6 +186,7 @@ class FastFilterInstance implements FilterInstance {
     if (this.busy) return new GuestTrap(REENTERED);
     this.busy = true;
     this.state.host = host;
+    if (this.fuel) this.fuel.value = this.fuelBudget;
     this.hook = hook;
     this.lift = lift;
     return undefined;
@@ -201,6 +210,9 @@ class FastFilterInstance implements FilterInstance {
     this.broken = true;
     this.leave();
     if (err instanceof GuestTrap) throw err;
+    if (this.fuel && (this.fuel.value as number) < 0) {
+      throw new GuestTrap(`${HOOKS[this.hook]} ran more than ${this.fuelBudget} loop iterations and was stopped`, { cause: err });
+    }
     throw new GuestTrap(`${HOOKS[this.hook]} trapped: ${(err as Error).message}`, { cause: err });
   }
 
@@ -300,10 +312,13 @@ export class FastComponentFactory implements ComponentFactory {
   private readonly module: WebAssembly.Module;
   /** Per hook: whether it may suspend (see `suspendingHooks`). */
   readonly suspends: readonly boolean[];
+  /** Loop iterations one hook call may run (see fuel.ts). */
+  readonly fuelBudget: number;
 
-  constructor(module: WebAssembly.Module, suspends: readonly boolean[]) {
+  constructor(module: WebAssembly.Module, suspends: readonly boolean[], fuelBudget = DEFAULT_FUEL) {
     this.module = module;
     this.suspends = suspends;
+    this.fuelBudget = Math.min(fuelBudget, 0x7fffffff);
   }
 
   async instantiate(): Promise<FilterInstance> {
@@ -311,6 +326,6 @@ export class FastComponentFactory implements ComponentFactory {
     const instance = await WebAssembly.instantiate(this.module, buildImports(state));
     const init = (instance.exports as Record<string, unknown>)._initialize;
     if (typeof init === 'function') (init as () => void)();
-    return new FastFilterInstance(instance, state, this.suspends);
+    return new FastFilterInstance(instance, state, this.suspends, this.fuelBudget);
   }
 }

@@ -14,6 +14,7 @@ import { createJcoFactory } from './jco-binding.ts';
 import type { ComponentFactory } from './types.ts';
 import { WASI_INTERFACES, isAllowedWasiImport } from './wasi.ts';
 import { WASM_PAGE, binaryKind, coreExports, coreImports, coreModulesOfComponent, sections, withMemoryCeiling } from './wasm-binary.ts';
+import { withLoopFuel } from './fuel.ts';
 
 export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
@@ -27,6 +28,8 @@ export interface LoadOptions {
   binding?: 'auto' | 'fast' | 'jco';
   /** Hex sha256 the file must have. */
   sha256?: string;
+  /** Loop iterations one hook call may run before it is stopped (fast binding; default 100 million). */
+  maxLoopIterations?: number;
 }
 
 export interface LoadedComponent {
@@ -127,7 +130,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
     const key = `${sha256}:${maxPages}`;
     let module = compiled.get(key);
     if (!module) {
-      module = WebAssembly.compile(withMemoryCeiling(core, maxPages) as BufferSource);
+      module = WebAssembly.compile(withMemoryCeiling(withLoopFuel(core).module, maxPages) as BufferSource);
       compiled.set(key, module);
       module.catch(() => compiled.delete(key));
     }
@@ -137,7 +140,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
         hooks = suspendingHooks(core, coreImports(core));
         suspending.set(sha256, hooks);
       }
-      factory = new FastComponentFactory(await module, hooks);
+      factory = new FastComponentFactory(await module, hooks, opts.maxLoopIterations);
     } catch (err) {
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }

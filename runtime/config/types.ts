@@ -10,6 +10,8 @@ export interface PluginConfig {
   pool?: { min?: number; max?: number; acquireTimeoutMs?: number };
   /** Ceiling of each instance's linear memory (default 64). */
   memoryLimitMb?: number;
+  /** Loop iterations one hook call may run before it is stopped as a trap (default 100 million). */
+  maxLoopIterations?: number;
   /** What a trap does to the request: `closed` answers 500 (default), `open` skips the filter. */
   failure?: 'open' | 'closed';
   /** Hosts this plugin may reach with sub-requests ("host" or "host:port"); default none. */

@@ -41,6 +41,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
       memoryLimitBytes: (cfg.memoryLimitMb ?? 64) * 1024 * 1024,
       binding: cfg.binding ?? 'auto',
       ...(cfg.sha256 ? { sha256: cfg.sha256 } : {}),
+      ...(cfg.maxLoopIterations !== undefined ? { maxLoopIterations: cfg.maxLoopIterations } : {}),
       ...(cacheDir ? { cacheDir } : {}),
     });
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
