@@ -10,6 +10,12 @@ function port(value: string): number {
   return n;
 }
 
+function workers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('expected a number of workers, 1-256');
+  return n;
+}
+
 const program = new Command()
   .name('praxis-wasm')
   .description('A gateway that runs HTTP filters shipped as WebAssembly components');
@@ -19,6 +25,7 @@ program.command('run')
   .option('-c, --config <file>', 'gateway config (YAML)')
   .option('-p, --port <port>', 'listen port (overrides listen.port)', port)
   .option('--host <host>', 'listen address (overrides listen.host)')
+  .option('-w, --workers <n>', 'gateway processes sharing the port, one per core (needs --config)', workers, 1)
   .action(runCommand);
 
 program.command('build')

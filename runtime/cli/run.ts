@@ -7,7 +7,7 @@ import { startDemoUpstream } from '../demo/upstream.ts';
 import { type Gateway, startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
 
-interface RunOptions { config?: string; port?: number; host?: string }
+interface RunOptions { config?: string; port?: number; host?: string; workers?: number }
 
 async function startDemo(opts: RunOptions): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
   if (missingDemoPlugins().length) {
@@ -43,6 +43,14 @@ async function startFromFile(path: string, opts: RunOptions): Promise<{ gateway:
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {
+  if ((opts.workers ?? 1) > 1) {
+    if (!opts.config) {
+      console.error('praxis-wasm: --workers needs --config (the demo runs in one process)');
+      process.exit(1);
+    }
+    const { runCluster } = await import('./cluster.ts');
+    return runCluster({ config: opts.config, workers: opts.workers!, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+  }
   let running: { gateway: Gateway; stop: () => Promise<void> };
   try {
     running = opts.config ? await startFromFile(opts.config, opts) : await startDemo(opts);

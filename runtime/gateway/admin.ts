@@ -2,13 +2,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.ts';
 
-export async function startAdmin(cfg: { host?: string; port: number }, metrics: Metrics, logger: Logger): Promise<{ url: string; close: () => Promise<void> }> {
+/** Where the metrics text comes from: one gateway's registry, or a cluster's aggregate. */
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export async function startAdmin(cfg: { host?: string; port: number }, metrics: MetricsSource, logger: Logger): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       metrics.text().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
         (err: Error) => {
           logger.error({ err }, 'metrics collection failed');
           res.writeHead(500).end();

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -29,6 +30,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   cacheDir?: string;
+  /** Start the `admin` listener when configured (default true; a cluster's primary serves it instead). */
+  admin?: boolean;
 }
 
 export interface Gateway {
@@ -40,6 +43,8 @@ export interface Gateway {
   subrequestsInFlight(): number;
   /** Prometheus text exposition of the gateway's metrics. */
   metrics(): Promise<string>;
+  /** The prom-client registry behind `metrics()` (a cluster worker hands it to the aggregator). */
+  readonly metricsRegistry: Registry;
   /** Where `/metrics` and `/healthz` are served, when `admin` is configured. */
   readonly adminUrl?: string;
   close(): Promise<void>;
@@ -96,7 +101,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     server.once('error', reject);
     server.listen(opts.port ?? config.listen?.port ?? 8080, opts.host ?? config.listen?.host ?? '127.0.0.1', () => resolve());
   });
-  const admin = config.admin ? await startAdmin(config.admin, metrics, logger) : undefined;
+  const admin = config.admin && opts.admin !== false ? await startAdmin(config.admin, metrics, logger) : undefined;
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closing: Promise<void> | undefined;
@@ -109,6 +114,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
     metrics: () => metrics.text(),
+    metricsRegistry: metrics.registry,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((r) => server.close(() => r()));

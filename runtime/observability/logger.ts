@@ -8,5 +8,5 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  return pino({ level: opts.level ?? 'info', base: { service: 'praxis-wasm' } }, opts.destination ?? pino.destination({ sync: false }));
+  return pino({ level: opts.level ?? 'info', base: { service: 'praxis-wasm', pid: process.pid } }, opts.destination ?? pino.destination({ sync: false }));
 }

@@ -91,4 +91,8 @@ export class Metrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
 }
