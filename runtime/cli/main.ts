@@ -39,6 +39,26 @@ program.command('inspect')
   .argument('<file>', 'component .wasm')
   .action(inspectCommand);
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+program.command('try')
+  .description('run one filter on a sample request and response; print each hook\'s decision, its logs and sub-requests')
+  .argument('<file>', 'component .wasm')
+  .option('-c, --config <json>', "the plugin's config, as JSON text", '{}')
+  .option('-X, --method <method>', 'request method', 'GET')
+  .option('--path <path>', 'request path', '/')
+  .option('-H, --header <header>', 'request header "name: value" (repeatable)', collect, [])
+  .option('-d, --data <body>', 'request body')
+  .option('--status <status>', 'response status', (v: string) => Number(v), 200)
+  .option('--response-header <header>', 'response header "name: value" (repeatable)', collect, [])
+  .option('--response-body <body>', 'response body')
+  .option('--allow-host <host>', 'a host sub-requests may reach (repeatable; default none)', collect, [])
+  .option('--timeout-ms <ms>', 'deadline for the whole try, sub-requests included', (v: string) => Number(v), 10_000)
+  .action(async (file: string, opts: Parameters<typeof import('./try.ts')['tryCommand']>[1]) => {
+    const { tryCommand } = await import('./try.ts');
+    await tryCommand(file, opts);
+  });
+
 program.command('demo-upstream')
   .description('run the demo upstream alone (echoes requests as JSON; SSE on /v1/chat/completions)')
   .option('-p, --port <port>', 'listen port', port, 9000)

@@ -1,0 +1,56 @@
+/** `praxis-wasm try`: one filter on a sample request, sub-requests through the real bridge. */
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pluginPath, ROOT, startServer, type TestServer } from '../helpers/servers.ts';
+
+const servers: TestServer[] = [];
+afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.close())); });
+
+function runTry(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, 'try', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+}
+
+interface TryReport {
+  binding: string;
+  steps: Array<{ hook: string; decision: unknown }>;
+  logs: Array<{ level: string; msg: string }>;
+  subrequests: Array<{ url: string; outcome: string; status?: number }>;
+}
+
+describe('praxis-wasm try', () => {
+  it('shows each hook decision of a guardrail whose scanner blocks, with the sub-request it made', async () => {
+    const scanner = await startServer((_req, res, body) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body.includes('attack') ? { verdict: 'block', reason: 'attack found' } : { verdict: 'allow' }));
+    });
+    servers.push(scanner);
+    const chat = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'an attack plan' }] });
+    const r = await runTry([pluginPath('guardrail'), '-c', JSON.stringify({ scannerUrl: `${scanner.url}/scan` }), '-X', 'POST', '--path', '/v1/chat/completions',
+      '-H', 'content-type: application/json', '-d', chat, '--allow-host', '127.0.0.1']);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out) as TryReport;
+    expect(report.binding).toBe('fast');
+    expect(report.steps.map((s) => s.hook)).toEqual(['on-request-headers', 'on-request-body']);
+    expect(JSON.stringify(report.steps[1]!.decision)).toContain('"status":403');
+    expect(report.subrequests).toEqual([expect.objectContaining({ url: `${scanner.url}/scan`, outcome: 'ok', status: 200 })]);
+    expect(JSON.parse(scanner.seen[0]!.body)).toEqual({ prompt: 'an attack plan' });
+  });
+
+  it('sub-requests to hosts not allowed are denied, and a configure error exits 1 with the reason', async () => {
+    const denied = await runTry([pluginPath('guardrail'), '-c', JSON.stringify({ scannerUrl: 'http://127.0.0.1:9/scan', failMode: 'open' }), '-X', 'POST',
+      '-d', JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })]);
+    expect(denied.code, denied.err).toBe(0);
+    const report = JSON.parse(denied.out) as TryReport;
+    expect(report.subrequests[0]!.outcome).toBe('denied');
+    expect(report.logs.some((l) => l.level === 'warn' && l.msg.includes('scanner failed'))).toBe(true);
+
+    const bad = await runTry([pluginPath('guardrail'), '-c', '{}']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/configure failed: guardrail: `scannerUrl` is required/);
+  });
+});
