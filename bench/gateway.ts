@@ -151,7 +151,15 @@ export async function benchGateway(opts: { durationS: number; connections: numbe
       }
       try {
         await load(gw.url, opts.connections, 1); // warm-up
-        out[`gateway/${name}`] = scenario(await load(gw.url, opts.connections, opts.durationS));
+        // CPU time of this process (where the in-process gateways run) per request: steadier
+        // than throughput on a small machine shared with the load generator and the upstream.
+        const cpu = process.cpuUsage();
+        const result = await load(gw.url, opts.connections, opts.durationS);
+        const used = process.cpuUsage(cpu);
+        out[`gateway/${name}`] = {
+          ...scenario(result),
+          ...(name === 'direct-upstream' || name === 'nginx' ? {} : { cpu_us_per_req: Math.round((used.user + used.system) / Math.max(1, result.total)) }),
+        };
       } finally {
         await gw.close();
       }

@@ -60,6 +60,8 @@ for (const t of hookTargets) {
   ratio(`${t.label}: all-promising / fast (p50)`, `${h}/fast-all-promising`, `${h}/fast`);
   ratio(`${t.label}: fast / jspi floor (mean, from ops/s)`, `${h}/floor-jspi`, `${h}/fast`, 'ops_per_s');
 }
+ratio('gateway: wasm-3 / no-filter CPU per request', 'gateway/wasm-3-filters', 'gateway/no-filter', 'cpu_us_per_req');
+ratio('gateway: wasm-3 / js-3 CPU per request', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'cpu_us_per_req');
 ratio('gateway: wasm-3 / no-filter throughput', 'gateway/wasm-3-filters', 'gateway/no-filter', 'ops_per_s');
 ratio('gateway: wasm-3 / js-3 throughput', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'ops_per_s');
 ratio('gateway: no-filter / nginx throughput', 'gateway/no-filter', 'gateway/nginx', 'ops_per_s');

@@ -1,8 +1,10 @@
 /**
- * Prometheus metrics (prom-client), one registry per gateway. Label children are cached so a
- * hot-path observation is a Map lookup plus the histogram update, not a label-set hash.
+ * Prometheus metrics, one prom-client registry per gateway. What is observed per request or per
+ * hook goes through fast-metrics.ts (plain numbers per label set, resolved once); the rest are
+ * prom-client metrics.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './fast-metrics.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -15,23 +17,24 @@ export interface MetricSources {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'status'>;
-  private readonly requestSeconds: Histogram<'route'>;
-  private readonly hookSeconds: Histogram<'plugin' | 'hook'>;
+  private readonly requests: FastCounter;
+  private readonly requestSeconds: FastHistogram;
+  private readonly hookSeconds: FastHistogram;
   private readonly failures: Counter<'plugin' | 'hook' | 'kind'>;
-  private readonly subrequests: Counter<'plugin' | 'outcome'>;
-  private readonly subrequestSeconds: Histogram<'plugin'>;
-  private readonly hookChildren = new Map<string, { observe(v: number): void }>();
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
+  private readonly subrequests: FastCounter;
+  private readonly subrequestSeconds: FastHistogram;
+  private readonly hookSeries = new Map<string, HistogramSeries>();
+  private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
 
   constructor(sources?: MetricSources) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'praxis_requests_total', help: 'Client requests answered, by route and status', labelNames: ['route', 'status'], registers });
-    this.requestSeconds = new Histogram({ name: 'praxis_request_duration_seconds', help: 'Client request duration', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
-    this.hookSeconds = new Histogram({ name: 'praxis_filter_hook_duration_seconds', help: 'Time in one filter hook, pool wait and sub-requests included', labelNames: ['plugin', 'hook'], buckets: HOOK_BUCKETS, registers });
+    const r = this.registry;
+    this.requests = new FastCounter(r, 'praxis_requests_total', 'Client requests answered, by route and status');
+    this.requestSeconds = new FastHistogram(r, 'praxis_request_duration_seconds', 'Client request duration', LATENCY_BUCKETS);
+    this.hookSeconds = new FastHistogram(r, 'praxis_filter_hook_duration_seconds', 'Time in one filter hook, pool wait and sub-requests included', HOOK_BUCKETS);
     this.failures = new Counter({ name: 'praxis_filter_failures_total', help: 'Hooks that trapped, broke a limit or found no free instance', labelNames: ['plugin', 'hook', 'kind'], registers });
-    this.subrequests = new Counter({ name: 'praxis_subrequests_total', help: 'Sub-requests made by filters, by outcome', labelNames: ['plugin', 'outcome'], registers });
-    this.subrequestSeconds = new Histogram({ name: 'praxis_subrequest_duration_seconds', help: 'Sub-request duration', labelNames: ['plugin'], buckets: LATENCY_BUCKETS, registers });
+    this.subrequests = new FastCounter(r, 'praxis_subrequests_total', 'Sub-requests made by filters, by outcome');
+    this.subrequestSeconds = new FastHistogram(r, 'praxis_subrequest_duration_seconds', 'Sub-request duration', LATENCY_BUCKETS);
     if (sources) {
       new Gauge({
         name: 'praxis_subrequests_in_flight', help: 'Sub-requests in flight across all requests', registers,
@@ -60,23 +63,23 @@ export class Metrics {
 
   request(route: string, status: number, seconds: number): void {
     const key = `${route}\u0000${status}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = { count: this.requests.labels({ route, status: String(status) }), seconds: this.requestSeconds.labels({ route }) };
-      this.requestChildren.set(key, child);
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = { count: this.requests.with({ route, status: String(status) }), seconds: this.requestSeconds.with({ route }) };
+      this.requestSeries.set(key, series);
     }
-    child.count.inc();
-    child.seconds.observe(seconds);
+    series.count.inc();
+    series.seconds.observe(seconds);
   }
 
   hook(plugin: string, hook: string, seconds: number): void {
     const key = `${plugin}\u0000${hook}`;
-    let child = this.hookChildren.get(key);
-    if (!child) {
-      child = this.hookSeconds.labels({ plugin, hook });
-      this.hookChildren.set(key, child);
+    let series = this.hookSeries.get(key);
+    if (!series) {
+      series = this.hookSeconds.with({ plugin, hook });
+      this.hookSeries.set(key, series);
     }
-    child.observe(seconds);
+    series.observe(seconds);
   }
 
   failure(plugin: string, hook: string, kind: 'trap' | 'pool_exhausted'): void {
@@ -84,8 +87,8 @@ export class Metrics {
   }
 
   subrequest(plugin: string, outcome: string, seconds: number): void {
-    this.subrequests.inc({ plugin, outcome });
-    this.subrequestSeconds.observe({ plugin }, seconds);
+    this.subrequests.with({ plugin, outcome }).inc();
+    this.subrequestSeconds.with({ plugin }).observe(seconds);
   }
 
   text(): Promise<string> {

@@ -49,6 +49,13 @@ describe('metrics', () => {
     expect(sample(text, 'praxis_requests_total', { route: 'main', status: '200' })).toBe(4);
     expect(sample(text, 'praxis_requests_total', { route: 'main', status: '500' })).toBe(1);
     expect(sample(text, 'praxis_filter_hook_duration_seconds_count', { plugin: 'tk', hook: 'on-request-headers' })).toBe(5);
+    expect(sample(text, 'praxis_filter_hook_duration_seconds_bucket', { plugin: 'tk', hook: 'on-request-headers', le: '+Inf' })).toBe(5);
+    expect(text).toContain('# TYPE praxis_filter_hook_duration_seconds histogram');
+    // Buckets are cumulative: each is at least the one below it.
+    const buckets = text.split('\n').filter((l) => l.startsWith('praxis_request_duration_seconds_bucket{route="main"')).map((l) => Number(l.split(' ').pop()));
+    expect(buckets.length).toBeGreaterThan(3);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    expect(buckets.at(-1)).toBe(5);
     expect(sample(text, 'praxis_filter_failures_total', { plugin: 'tk', hook: 'on-request-headers', kind: 'trap' })).toBe(1);
     expect(sample(text, 'praxis_subrequests_total', { plugin: 'tk', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'praxis_pool_instances_destroyed_total', { plugin: 'tk' })).toBe(1);
