@@ -3,11 +3,11 @@
  * then apply the plugin's failure mode to whatever went wrong.
  */
 import { GuestTrap } from '../component/errors.ts';
-import type { Action, HostCalls } from '../component/types.ts';
+import type { Action, FilterInstance, HostCalls } from '../component/types.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
-import { type ChainFilter, hostCallsFor } from './filter.ts';
+import { type ChainFilter, FilterHost } from './filter.ts';
 import type { RequestContext } from './request-context.ts';
 
 export type HookName = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
@@ -55,9 +55,6 @@ function invalidHeaderIn(action: Action): string | undefined {
 
 export class HookInvoker {
   private readonly bridge: SubrequestBridge;
-  /** HostCalls per (request, filter): made once per request, not per hook. */
-  private readonly hosts = new WeakMap<RequestContext, Map<string, HostCalls>>();
-
   private readonly metrics: Metrics | undefined;
 
   constructor(bridge: SubrequestBridge, metrics?: Metrics) {
@@ -65,27 +62,13 @@ export class HookInvoker {
     this.metrics = metrics;
   }
 
-  private hostFor(filter: ChainFilter, ctx: RequestContext): HostCalls {
-    let byFilter = this.hosts.get(ctx);
-    if (!byFilter) {
-      byFilter = new Map();
-      this.hosts.set(ctx, byFilter);
-    }
-    let host = byFilter.get(filter.name);
-    if (!host) {
-      host = hostCallsFor(filter, ctx, this.bridge, this.metrics);
-      byFilter.set(filter.name, host);
-    }
-    return host;
-  }
-
   async invoke(
     filter: ChainFilter,
     ctx: RequestContext,
     hook: HookName,
-    call: (instance: import('../component/types.ts').FilterInstance, host: HostCalls) => Promise<Action>,
+    call: (instance: FilterInstance, host: HostCalls) => Promise<Action>,
   ): Promise<Action> {
-    const host = this.hostFor(filter, ctx);
+    const host = new FilterHost(filter, ctx, this.bridge, this.metrics);
     const started = performance.now();
     try {
       const action = await filter.pool.use((instance) => call(instance, host), ctx.controller.signal);
