@@ -2,6 +2,7 @@
  * The gateway benchmark's 3 filters as plain JS: the same behaviours as plugins header-router,
  * request-headers and deny-list, behind the same ComponentFactory / FilterInstance interface, so
  * that the pipeline, pool and gateway around them are exactly those the wasm filters run in.
+ * Each `info()` declares the same header hooks as its wasm plugin, so the pipeline skips the same calls.
  */
 import type {
   Action, ComponentFactory, ConfigureResult, FilterInfo, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead,
@@ -30,7 +31,7 @@ class HeaderRouter extends JsFilter {
     if (typeof c.header === 'string') this.header = c.header;
     this.routes = (c.routes ?? {}) as Record<string, string>;
     if (typeof c.default === 'string') this.fallback = c.default;
-    return { name: 'header-router', requestBody: NONE, responseBody: NONE };
+    return { name: 'header-router', requestBody: NONE, responseBody: NONE, headerHooks: { requestHeaders: true, responseHeaders: false } };
   }
   override async onRequestHeaders(_h: HostCalls, _i: RequestInfo, head: RequestHead): Promise<Action> {
     let model: string | undefined;
@@ -52,7 +53,7 @@ class RequestHeaders extends JsFilter {
     this.remove = (c.remove ?? []) as string[];
     if (typeof c.requestId === 'string') this.requestId = c.requestId;
     this.serverTiming = c.serverTiming === true;
-    return { name: 'request-headers', requestBody: NONE, responseBody: NONE };
+    return { name: 'request-headers', requestBody: NONE, responseBody: NONE, headerHooks: { requestHeaders: true, responseHeaders: true } };
   }
   override async onRequestHeaders(_h: HostCalls, info: RequestInfo): Promise<Action> {
     const setHeaders: Array<[string, string]> = [...this.set];
@@ -76,7 +77,10 @@ class DenyList extends JsFilter {
     this.caseInsensitive = c.caseInsensitive !== false;
     this.patterns = ((c.patterns ?? []) as string[]).filter((p) => p !== '').map((p) => (this.caseInsensitive ? p.toLowerCase() : p));
     if (typeof c.maxBytes === 'number') this.maxBytes = c.maxBytes;
-    return { name: 'deny-list', requestBody: { tag: 'stream-buffer', maxBytes: this.maxBytes }, responseBody: NONE };
+    return {
+      name: 'deny-list', requestBody: { tag: 'stream-buffer', maxBytes: this.maxBytes }, responseBody: NONE,
+      headerHooks: { requestHeaders: false, responseHeaders: false },
+    };
   }
   override async onRequestBody(host: HostCalls, info: RequestInfo, chunk: Uint8Array, eos: boolean): Promise<Action> {
     // Earlier chunks live in the request's context store, as the SDK keeps them.

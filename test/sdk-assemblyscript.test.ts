@@ -59,7 +59,7 @@ interface JcoValue {
 
 /** jco's JS view of the exported filter interface. */
 interface JcoFilter {
-  configure(config: string): { name: string; requestBody: JcoVariant; responseBody: JcoVariant };
+  configure(config: string): { name: string; requestBody: JcoVariant; responseBody: JcoVariant; headerHooks: { requestHeaders: boolean; responseHeaders: boolean } };
   onRequestHeaders(info: object, head: object): JcoVariant;
   onRequestBody(info: object, chunk: Uint8Array, endOfStream: boolean): JcoVariant;
   onResponseHeaders(info: object, head: object): JcoVariant;
@@ -142,7 +142,10 @@ describe('testkit through the SDK glue', () => {
       name: 'tk-ü',
       requestBody: { tag: 'stream-buffer', val: 1024 },
       responseBody: { tag: 'stream' },
+      headerHooks: { requestHeaders: true, responseHeaders: true },
     });
+    const h = await testkit.make();
+    expect(h.filter.configure('{"headerHooks":["response-headers"]}').headerHooks).toEqual({ requestHeaders: false, responseHeaders: true });
     const b = await testkit.make();
     expect(() => b.filter.configure('{"failConfigure":"bad ✗"}')).toThrow(expect.objectContaining({ payload: 'bad ✗' }));
     const c = await testkit.make();
@@ -295,7 +298,8 @@ describe('header-router', () => {
   }
 
   it('configure asks for a buffered request body only with bodyField', async () => {
-    expect((await routerWith(config)).infoOut).toEqual({ name: 'header-router', requestBody: { tag: 'stream-buffer', val: 1 << 20 }, responseBody: { tag: 'none' } });
+    expect((await routerWith(config)).infoOut).toEqual({ name: 'header-router', requestBody: { tag: 'stream-buffer', val: 1 << 20 }, responseBody: { tag: 'none' },
+      headerHooks: { requestHeaders: true, responseHeaders: false } });
     expect((await routerWith({ ...config, bodyField: undefined, maxBytes: 10 })).infoOut.requestBody).toEqual({ tag: 'none' });
     expect((await routerWith({ ...config, maxBytes: 4096 })).infoOut.requestBody).toEqual({ tag: 'stream-buffer', val: 4096 });
     const bad = await router.make();

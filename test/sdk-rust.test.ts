@@ -65,7 +65,8 @@ describe('header-router-rust', () => {
 
   it('configures, and rejects a bad config with its reason', () => {
     const { filter } = make(host());
-    expect(filter.configure(config)).toEqual({ name: 'header-router', requestBody: { tag: 'stream-buffer', val: 1048576 }, responseBody: { tag: 'none' } });
+    expect(filter.configure(config)).toEqual({ name: 'header-router', requestBody: { tag: 'stream-buffer', val: 1048576 }, responseBody: { tag: 'none' },
+      headerHooks: { requestHeaders: true, responseHeaders: false } });
     const bad = make(host()).filter;
     expect(() => bad.configure('{"routes": 3}')).toThrow(/routes must be an object/);
   });

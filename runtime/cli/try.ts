@@ -73,12 +73,19 @@ export async function tryCommand(file: string, opts: TryOptions): Promise<void> 
       return a;
     };
     const authority = headers.find(([k]) => k === 'host')?.[1] ?? 'localhost';
-    let a = await run('on-request-headers', () => instance.onRequestHeaders(host, info, { method: opts.method, path: opts.path, authority, headers }));
+    // As in the gateway: a header hook the filter did not declare is not called.
+    const hooks = configured.value.headerHooks;
+    let a: Action = { tag: 'continue' };
+    if (hooks.requestHeaders) {
+      a = await run('on-request-headers', () => instance.onRequestHeaders(host, info, { method: opts.method, path: opts.path, authority, headers }));
+    }
     if (a.tag !== 'reject' && wants(configured.value.requestBody)) {
       a = await run('on-request-body', () => instance.onRequestBody(host, info, Buffer.from(opts.data ?? ''), true));
     }
     if (a.tag !== 'reject') {
-      a = await run('on-response-headers', () => instance.onResponseHeaders(host, info, { status: opts.status, headers: headerList(opts.responseHeader) }));
+      if (hooks.responseHeaders) {
+        a = await run('on-response-headers', () => instance.onResponseHeaders(host, info, { status: opts.status, headers: headerList(opts.responseHeader) }));
+      }
       if (a.tag !== 'reject' && wants(configured.value.responseBody)) {
         await run('on-response-body', () => instance.onResponseBody(host, info, Buffer.from(opts.responseBody ?? ''), true));
       }

@@ -29,7 +29,9 @@ type JcoAction =
   | JcoVariant<'release'>
   | JcoVariant<'body-done'>;
 type JcoBodyMode = JcoVariant<'none'> | JcoVariant<'stream'> | JcoVariant<'stream-buffer', number>;
-interface JcoFilterInfo { name: string; requestBody: JcoBodyMode; responseBody: JcoBodyMode }
+/** jco lifts `flags` as an object of booleans, one per flag, camelCase. */
+interface JcoHeaderHooks { requestHeaders: boolean; responseHeaders: boolean }
+interface JcoFilterInfo { name: string; requestBody: JcoBodyMode; responseBody: JcoBodyMode; headerHooks: JcoHeaderHooks }
 interface JcoFilter {
   configure(config: string): JcoFilterInfo | Promise<JcoFilterInfo>;
   onRequestHeaders(info: RequestInfo, head: RequestHead): JcoAction | Promise<JcoAction>;
@@ -171,7 +173,15 @@ class JcoFilterInstance implements FilterInstance {
     this.enter(host);
     try {
       const info = await this.filter.configure(config);
-      return { ok: true, value: { name: info.name, requestBody: fromBodyMode(info.requestBody), responseBody: fromBodyMode(info.responseBody) } };
+      return {
+        ok: true,
+        value: {
+          name: info.name,
+          requestBody: fromBodyMode(info.requestBody),
+          responseBody: fromBodyMode(info.responseBody),
+          headerHooks: { requestHeaders: info.headerHooks.requestHeaders, responseHeaders: info.headerHooks.responseHeaders },
+        },
+      };
     } catch (err) {
       // jco throws a ComponentError carrying the `err` case's string as `payload`.
       if (err && typeof err === 'object' && 'payload' in err && typeof err.payload === 'string') return { ok: false, error: err.payload };

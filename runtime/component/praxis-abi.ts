@@ -4,7 +4,7 @@
  */
 import { GuestTrap } from './errors.ts';
 import type { GuestMemory } from './guest-memory.ts';
-import type { Action, BodyMode, ConfigureResult, LogLevel, Mutations, Subrequest, SubrequestResult } from './types.ts';
+import type { Action, BodyMode, ConfigureResult, HeaderHooks, LogLevel, Mutations, Subrequest, SubrequestResult } from './types.ts';
 
 const ERROR_TAGS = ['timeout', 'too-large', 'denied', 'overloaded', 'cancelled', 'connect', 'protocol'] as const;
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -19,12 +19,25 @@ function liftBodyMode(mem: GuestMemory, at: number): BodyMode {
   }
 }
 
+/** `flags header-hooks` (1 byte): bit 0 request-headers, bit 1 response-headers; other bits trap. */
+function liftHeaderHooks(mem: GuestMemory, at: number): HeaderHooks {
+  const bits = mem.u8At(at);
+  if (bits & ~0b11) throw new GuestTrap(`invalid header-hooks flags 0x${bits.toString(16)}`);
+  return { requestHeaders: (bits & 1) !== 0, responseHeaders: (bits & 2) !== 0 };
+}
+
+/** `result<filter-info, string>` (32 bytes): tag @0, filter-info (28 bytes) or string @4. */
 export function liftConfigureResult(mem: GuestMemory, ptr: number): ConfigureResult {
   const tag = mem.u8At(ptr);
   if (tag === 0) {
     return {
       ok: true,
-      value: { name: mem.stringAt(ptr + 4), requestBody: liftBodyMode(mem, ptr + 12), responseBody: liftBodyMode(mem, ptr + 20) },
+      value: {
+        name: mem.stringAt(ptr + 4),
+        requestBody: liftBodyMode(mem, ptr + 12),
+        responseBody: liftBodyMode(mem, ptr + 20),
+        headerHooks: liftHeaderHooks(mem, ptr + 28),
+      },
     };
   }
   if (tag === 1) return { ok: false, error: mem.stringAt(ptr + 4) };

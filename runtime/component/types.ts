@@ -49,10 +49,17 @@ export type BodyMode =
   | { tag: 'stream' }
   | { tag: 'stream-buffer'; maxBytes: number };
 
+/** WIT `flags header-hooks`: the header hooks a filter implements; the host calls no other. */
+export interface HeaderHooks {
+  requestHeaders: boolean;
+  responseHeaders: boolean;
+}
+
 export interface FilterInfo {
   name: string;
   requestBody: BodyMode;
   responseBody: BodyMode;
+  headerHooks: HeaderHooks;
 }
 
 export interface Subrequest {

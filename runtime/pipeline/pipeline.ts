@@ -1,7 +1,8 @@
 /**
  * One route's filter chain, in the vocabulary of praxis's native filters. Request hooks run in
  * chain order; response hooks run in reverse, over the filters whose request hooks ran (so a
- * filter that wrapped the request sees the response first, like nested middleware).
+ * filter that wrapped the request sees the response first, like nested middleware). A header
+ * hook the filter did not declare in its `headerHooks` is never called.
  */
 import type { Action, FilterInstance, HeaderList, Mutations, Rejection, RequestHead, ResponseHead } from '../component/types.ts';
 import { BodyChain, type Direction } from './body-chain.ts';
@@ -12,7 +13,10 @@ import type { RequestContext } from './request-context.ts';
 
 export interface RequestHeadersOutcome {
   head: RequestHead;
-  /** Filters whose request-headers hook ran and continued, in chain order. */
+  /**
+   * Filters whose request-headers hook ran and continued, in chain order; a filter that does not
+   * declare that hook (`headerHooks.requestHeaders` off) is not called and counts as passed.
+   */
   passed: ChainFilter[];
   upstream?: string;
   /** A filter replaced the request body outright. */
@@ -42,6 +46,10 @@ export class Pipeline {
   async requestHeaders(ctx: RequestContext, head: RequestHead): Promise<RequestHeadersOutcome> {
     const out: RequestHeadersOutcome = { head: { ...head }, passed: [] };
     for (const filter of this.filters) {
+      if (!filter.info.headerHooks.requestHeaders) {
+        out.passed.push(filter);
+        continue;
+      }
       const current = out.head;
       const action = await this.invoker.invoke(filter, ctx, 'on-request-headers', (i, h) => i.onRequestHeaders(h, this.info(ctx), current));
       if (action.tag === 'reject') {
@@ -68,6 +76,7 @@ export class Pipeline {
     const out: ResponseHeadersOutcome = { head: { ...head } };
     for (let i = passed.length - 1; i >= 0; i--) {
       const filter = passed[i]!;
+      if (!filter.info.headerHooks.responseHeaders) continue;
       const current = out.head;
       const action: Action = await this.invoker.invoke(filter, ctx, 'on-response-headers', (inst, h) => inst.onResponseHeaders(h, this.info(ctx), current));
       if (action.tag === 'reject') {

@@ -92,14 +92,15 @@ function storeBodyMode(at: usize, m: BodyMode): void {
   store<u32>(at, m.maxBytes, 4);
 }
 
-/** result<filter-info, string> (28 bytes). */
+/** result<filter-info, string> (32 bytes). */
 export function lowerConfigResult(r: ConfigResult): usize {
-  const p = allocZeroed(28);
+  const p = allocZeroed(32);
   if (r.info !== null) {
     const info = r.info as FilterInfo;
     storeString(p + 4, info.name);
     storeBodyMode(p + 12, info.requestBody);
     storeBodyMode(p + 20, info.responseBody);
+    store<u8>(p + 28, info.headerHooks.bits());
   } else {
     store<u8>(p, 1);
     storeString(p + 4, r.error !== null ? (r.error as string) : "configure failed");

@@ -1,6 +1,6 @@
 // praxis-wasm AssemblyScript SDK: what a plugin imports. See ../README.md.
 export {
-  Header, Headers, RequestInfo, RequestHead, ResponseHead, Mutations, Action, BodyMode, FilterInfo, ConfigResult,
+  Header, Headers, RequestInfo, RequestHead, ResponseHead, Mutations, Action, BodyMode, FilterInfo, HeaderHooks, ConfigResult,
   ACTION_CONTINUE, ACTION_REJECT, ACTION_RELEASE, ACTION_BODY_DONE, BODY_NONE, BODY_STREAM, BODY_STREAM_BUFFER,
 } from "./types";
 export { Filter, registerFilter } from "./filter";

@@ -170,12 +170,47 @@ export class BodyMode {
   }
 }
 
+/**
+ * Which header hooks the filter implements (WIT `flags header-hooks`). The host never calls an
+ * undeclared one: without `requestHeaders` the filter still counts as passed (its response hooks
+ * run); without `responseHeaders` it is skipped on the response path. Both are on by default.
+ */
+export class HeaderHooks {
+  constructor(public requestHeaders: bool = true, public responseHeaders: bool = true) {}
+  static both(): HeaderHooks {
+    return new HeaderHooks(true, true);
+  }
+  static none(): HeaderHooks {
+    return new HeaderHooks(false, false);
+  }
+  /** The flags byte: bit 0 request-headers, bit 1 response-headers. */
+  bits(): u8 {
+    return (this.requestHeaders ? <u8>1 : <u8>0) | (this.responseHeaders ? <u8>2 : <u8>0);
+  }
+}
+
 export class FilterInfo {
+  /** Header hooks the host calls; both by default (see `withoutRequestHeaders` / `withoutResponseHeaders`). */
+  public headerHooks: HeaderHooks = HeaderHooks.both();
   constructor(
     public name: string,
     public requestBody: BodyMode = BodyMode.none(),
     public responseBody: BodyMode = BodyMode.none(),
   ) {}
+  /** The host never calls `onRequestHeaders` (the filter still counts as passed). */
+  withoutRequestHeaders(): FilterInfo {
+    this.headerHooks.requestHeaders = false;
+    return this;
+  }
+  /** The host never calls `onResponseHeaders`. */
+  withoutResponseHeaders(): FilterInfo {
+    this.headerHooks.responseHeaders = false;
+    return this;
+  }
+  withHeaderHooks(hooks: HeaderHooks): FilterInfo {
+    this.headerHooks = hooks;
+    return this;
+  }
 }
 
 /** `configure`'s answer: the filter's info, or an error that refuses the config. */

@@ -60,22 +60,23 @@ fn lower_mode(mode: BodyMode, w: &mut Vec<u32>) {
     }
 }
 
-/// `result<filter-info, string>`: 7 words.
+/// `result<filter-info, string>`: 8 words (the header-hooks flags byte is word 7).
 pub fn lower_configure<M: Mem>(m: &mut M, r: &Result<FilterInfo, String>) -> Vec<u32> {
-    let mut w = Vec::with_capacity(7);
+    let mut w = Vec::with_capacity(8);
     match r {
         Ok(info) => {
             w.push(0);
             lower_bytes(m, info.name.as_bytes(), &mut w);
             lower_mode(info.request_body, &mut w);
             lower_mode(info.response_body, &mut w);
+            w.push(info.header_hooks.bits());
         }
         Err(e) => {
             w.push(1);
             lower_bytes(m, e.as_bytes(), &mut w);
         }
     }
-    w.resize(7, 0);
+    w.resize(8, 0);
     w
 }
 

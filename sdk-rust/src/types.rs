@@ -163,17 +163,57 @@ pub enum BodyMode {
     StreamBuffer(u32),
 }
 
+/// Which header hooks a filter implements (WIT `flags header-hooks`). The host never calls an
+/// undeclared one: without `request_headers` the filter still counts as passed (its response
+/// hooks run); without `response_headers` it is skipped on the response path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderHooks {
+    pub request_headers: bool,
+    pub response_headers: bool,
+}
+
+impl HeaderHooks {
+    pub const BOTH: HeaderHooks = HeaderHooks { request_headers: true, response_headers: true };
+    pub const NONE: HeaderHooks = HeaderHooks { request_headers: false, response_headers: false };
+    /// The flags byte: bit 0 request-headers, bit 1 response-headers.
+    pub fn bits(self) -> u32 {
+        (self.request_headers as u32) | ((self.response_headers as u32) << 1)
+    }
+}
+
+impl Default for HeaderHooks {
+    fn default() -> Self {
+        HeaderHooks::BOTH
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterInfo {
     pub name: String,
     pub request_body: BodyMode,
     pub response_body: BodyMode,
+    /// Both on by default; see [`FilterInfo::without_request_headers`].
+    pub header_hooks: HeaderHooks,
 }
 
 impl FilterInfo {
-    /// A filter that sees no bodies.
+    /// A filter that sees no bodies and both header hooks.
     pub fn new(name: impl Into<String>) -> Self {
-        FilterInfo { name: name.into(), request_body: BodyMode::None, response_body: BodyMode::None }
+        FilterInfo { name: name.into(), request_body: BodyMode::None, response_body: BodyMode::None, header_hooks: HeaderHooks::BOTH }
+    }
+    /// The host never calls `on_request_headers` (the filter still counts as passed).
+    pub fn without_request_headers(mut self) -> Self {
+        self.header_hooks.request_headers = false;
+        self
+    }
+    /// The host never calls `on_response_headers`.
+    pub fn without_response_headers(mut self) -> Self {
+        self.header_hooks.response_headers = false;
+        self
+    }
+    pub fn header_hooks(mut self, hooks: HeaderHooks) -> Self {
+        self.header_hooks = hooks;
+        self
     }
     pub fn request_body(mut self, mode: BodyMode) -> Self {
         self.request_body = mode;

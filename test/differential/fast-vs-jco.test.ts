@@ -180,6 +180,47 @@ describe('fast vs jco: decisions', () => {
   });
 });
 
+describe('fast vs jco: filter-info', () => {
+  const both = { requestHeaders: true, responseHeaders: true };
+  const none = { requestHeaders: false, responseHeaders: false };
+  const reqOnly = { requestHeaders: true, responseHeaders: false };
+  const respOnly = { requestHeaders: false, responseHeaders: true };
+  const configure = (config: string): Op => (inst, host) => inst.configure(host, config);
+
+  it('header-hooks flags, every combination, with body modes and name', async () => {
+    const p = await pair(TESTKIT, '{}');
+    const cases: Array<[unknown, unknown]> = [
+      [undefined, both], [['request-headers', 'response-headers'], both], [[], none],
+      [['request-headers'], reqOnly], [['response-headers'], respOnly],
+    ];
+    for (const [hooks, headerHooks] of cases) {
+      const cfg = JSON.stringify({ name: 'tk-ü', requestBody: 'buffer:77', responseBody: 'stream', ...(hooks ? { headerHooks: hooks } : {}) });
+      expect(await same(p, configure(cfg))).toEqual({
+        ok: true,
+        value: { ok: true, value: { name: 'tk-ü', requestBody: { tag: 'stream-buffer', maxBytes: 77 }, responseBody: { tag: 'stream' }, headerHooks } },
+      });
+    }
+  });
+
+  it('what each plugin declares is the same on both', async () => {
+    const cases: Array<[string, object, object]> = [
+      [ROUTER_AS, { routes: {} }, reqOnly],
+      [ROUTER_AS, { routes: {}, bodyField: 'model' }, reqOnly],
+      [ROUTER_RUST, { routes: {} }, reqOnly],
+      [ROUTER_RUST, { routes: {}, bodyField: 'model' }, reqOnly],
+      [pluginPath('request-headers'), {}, both],
+      [pluginPath('deny-list'), { patterns: ['x'] }, none],
+      [pluginPath('guardrail'), { scannerUrl: 'http://127.0.0.1:1/scan' }, none],
+      [pluginPath('semantic-cache'), { cacheUrl: 'http://127.0.0.1:1' }, respOnly],
+      [pluginPath('pd-disagg'), { prefill: ['http://127.0.0.1:1'], decodeUpstream: 'decode' }, reqOnly],
+    ];
+    for (const [path, config, headerHooks] of cases) {
+      const p = await pair(path, JSON.stringify(config));
+      expect(await same(p, configure(JSON.stringify(config)))).toMatchObject({ ok: true, value: { ok: true, value: { headerHooks } } });
+    }
+  });
+});
+
 describe('fast vs jco: sub-request results from the host', () => {
   const errors: SubrequestError[] = [
     { tag: 'timeout' }, { tag: 'too-large' }, { tag: 'denied', reason: 'not allowed ⛔' }, { tag: 'overloaded' },

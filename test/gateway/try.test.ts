@@ -35,8 +35,9 @@ describe('praxis-wasm try', () => {
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as TryReport;
     expect(report.binding).toBe('fast');
-    expect(report.steps.map((s) => s.hook)).toEqual(['on-request-headers', 'on-request-body']);
-    expect(JSON.stringify(report.steps[1]!.decision)).toContain('"status":403');
+    // guardrail declares no header hooks (filter-info header-hooks), so try does not call them.
+    expect(report.steps.map((s) => s.hook)).toEqual(['on-request-body']);
+    expect(JSON.stringify(report.steps[0]!.decision)).toContain('"status":403');
     expect(report.subrequests).toEqual([expect.objectContaining({ url: `${scanner.url}/scan`, outcome: 'ok', status: 200 })]);
     expect(JSON.parse(scanner.seen[0]!.body)).toEqual({ prompt: 'an attack plan' });
   });

@@ -17,7 +17,7 @@ class DenyList extends Filter {
       if (raw[i].length) this.patterns.push(this.caseInsensitive ? raw[i].toLowerCase() : raw[i]);
     }
     const maxBytes = <u32>c.getNumber("maxBytes", 65536);
-    return ConfigResult.ok(new FilterInfo("deny-list", BodyMode.streamBuffer(maxBytes), BodyMode.none()));
+    return ConfigResult.ok(new FilterInfo("deny-list", BodyMode.streamBuffer(maxBytes), BodyMode.none()).withoutRequestHeaders().withoutResponseHeaders());
   }
 
   onRequestBody(info: RequestInfo, chunk: Uint8Array, endOfStream: bool): Action {

@@ -25,7 +25,7 @@ class Guardrail extends Filter {
     this.failOpen = mode == "open";
     this.timeoutMs = <u32>c.getNumber("timeoutMs", 500);
     const maxBytes = <u32>c.getNumber("maxBytes", 1048576);
-    return ConfigResult.ok(new FilterInfo("guardrail", BodyMode.streamBuffer(maxBytes), BodyMode.none()));
+    return ConfigResult.ok(new FilterInfo("guardrail", BodyMode.streamBuffer(maxBytes), BodyMode.none()).withoutRequestHeaders().withoutResponseHeaders());
   }
 
   /** The scanner could not answer: block (closed) or let the request through (open). */

@@ -60,7 +60,7 @@ impl Filter for Router {
             None => 1 << 20,
             Some(v) => v.as_u32().ok_or("maxBytes must be a non-negative integer")?,
         };
-        let mut info = FilterInfo::new("header-router");
+        let mut info = FilterInfo::new("header-router").without_response_headers();
         if self.body_field.is_some() {
             info = info.request_body(BodyMode::StreamBuffer(max));
         }

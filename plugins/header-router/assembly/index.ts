@@ -33,7 +33,7 @@ class HeaderRouter extends Filter {
     this.bodyField = c.getString("bodyField");
     this.maxBytes = <u32>c.getNumber("maxBytes", 1048576);
     const body = this.bodyField !== null ? BodyMode.streamBuffer(this.maxBytes) : BodyMode.none();
-    return ConfigResult.ok(new FilterInfo("header-router", body, BodyMode.none()));
+    return ConfigResult.ok(new FilterInfo("header-router", body, BodyMode.none()).withoutResponseHeaders());
   }
 
   /** Continue towards the upstream for `key`, or unchanged when neither a route nor a default fits. */

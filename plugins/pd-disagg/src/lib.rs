@@ -70,7 +70,7 @@ impl Filter for PdDisagg {
         self.decode = cfg.get("decodeUpstream").and_then(|v| v.as_str()).ok_or("decodeUpstream (a string) is required")?;
         self.timeout_ms = cfg.get("timeoutMs").map_or(Some(2000), |v| v.as_u32()).ok_or("timeoutMs must be an integer")?;
         let max = cfg.get("maxBytes").map_or(Some(1 << 20), |v| v.as_u32()).ok_or("maxBytes must be an integer")?;
-        Ok(FilterInfo::new("pd-disagg").request_body(BodyMode::StreamBuffer(max)))
+        Ok(FilterInfo::new("pd-disagg").request_body(BodyMode::StreamBuffer(max)).without_response_headers())
     }
 
     fn on_request_headers(&mut self, _info: &RequestInfo, head: &RequestHead) -> Action {

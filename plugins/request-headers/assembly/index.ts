@@ -18,7 +18,7 @@ class RequestHeaders extends Filter {
     this.remove = c.getStringArray("remove");
     this.requestId = c.getString("requestId");
     this.serverTiming = c.getBool("serverTiming", false);
-    return ConfigResult.ok(new FilterInfo("request-headers"));
+    return ConfigResult.ok(new FilterInfo("request-headers") /* both header hooks */);
   }
 
   onRequestHeaders(info: RequestInfo, head: RequestHead): Action {

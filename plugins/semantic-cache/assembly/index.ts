@@ -43,7 +43,7 @@ class SemanticCache extends Filter {
     this.cacheUrl = url.endsWith("/") ? url.substring(0, url.length - 1) : url;
     this.timeoutMs = <u32>c.getNumber("timeoutMs", 300);
     const max = BodyMode.streamBuffer(<u32>c.getNumber("maxBytes", 1048576));
-    return ConfigResult.ok(new FilterInfo("semantic-cache", max, max));
+    return ConfigResult.ok(new FilterInfo("semantic-cache", max, max).withoutRequestHeaders());
   }
 
   onRequestBody(info: RequestInfo, chunk: Uint8Array, endOfStream: bool): Action {

@@ -152,7 +152,19 @@ fn configure_result() {
     assert_eq!(m.load(at, 1), 0);
     assert_eq!(m.str_at(at + 4), "naïve");
     assert_eq!((m.load(at + 12, 1), m.u32_at(at + 16), m.load(at + 20, 1)), (2, 1 << 20, 1));
+    assert_eq!(m.load(at + 28, 1), 0b11); // header-hooks: both by default
+    assert_eq!(lower_configure(&mut m, &Ok(FilterInfo::new("x"))).len(), 8); // 32 bytes
+    for (info, bits) in [
+        (FilterInfo::new("r").without_response_headers(), 0b01),
+        (FilterInfo::new("s").without_request_headers(), 0b10),
+        (FilterInfo::new("n").without_request_headers().without_response_headers(), 0),
+        (FilterInfo::new("h").header_hooks(HeaderHooks::NONE), 0),
+    ] {
+        let at = { let w = lower_configure(&mut m, &Ok(info)); m.lend_words(w) };
+        assert_eq!(m.load(at + 28, 1), bits);
+    }
     let at = { let w = lower_configure(&mut m, &Err("bad config: ✗".into())); m.lend_words(w) };
+    assert_eq!(m.load(at + 28, 1), 0);
     assert_eq!(m.load(at, 1), 1);
     assert_eq!(m.str_at(at + 4), "bad config: ✗");
 }
