@@ -53,7 +53,7 @@ class RequestHeaders extends JsFilter {
     this.remove = (c.remove ?? []) as string[];
     if (typeof c.requestId === 'string') this.requestId = c.requestId;
     this.serverTiming = c.serverTiming === true;
-    return { name: 'request-headers', requestBody: NONE, responseBody: NONE, headerHooks: { requestHeaders: true, responseHeaders: true } };
+    return { name: 'request-headers', requestBody: NONE, responseBody: NONE, headerHooks: { requestHeaders: true, responseHeaders: this.serverTiming } };
   }
   override async onRequestHeaders(_h: HostCalls, info: RequestInfo): Promise<Action> {
     const setHeaders: Array<[string, string]> = [...this.set];

@@ -18,7 +18,9 @@ class RequestHeaders extends Filter {
     this.remove = c.getStringArray("remove");
     this.requestId = c.getString("requestId");
     this.serverTiming = c.getBool("serverTiming", false);
-    return ConfigResult.ok(new FilterInfo("request-headers") /* both header hooks */);
+    // The response hook only adds server-timing: without it the host need not call it at all.
+    const info = new FilterInfo("request-headers");
+    return ConfigResult.ok(this.serverTiming ? info : info.withoutResponseHeaders());
   }
 
   onRequestHeaders(info: RequestInfo, head: RequestHead): Action {
