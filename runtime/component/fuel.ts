@@ -10,21 +10,10 @@
  * loop iterations only: straight-line code is bounded by its size, and recursion by the stack.
  * A module the decoder cannot read is left as it is (the caller is told why).
  */
-import { Reader, sections } from './wasm-binary.ts';
+import { Reader, sections, uleb } from './wasm-binary.ts';
 import { type Body, Unsupported, decode, valtype } from './wasm-code.ts';
 
 export const FUEL_EXPORT = 'praxis_fuel';
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
 
 /** Collects byte pieces without spreading them (modules can be megabytes). */
 class Sink {

@@ -150,7 +150,8 @@ export function coreExports(module: Uint8Array): CoreExport[] {
   return out;
 }
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128 encoding. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
