@@ -216,6 +216,20 @@ class FastFilterInstance implements FilterInstance {
     throw new GuestTrap(`${HOOKS[this.hook]} trapped: ${(err as Error).message}`, { cause: err });
   }
 
+  /** request-info's two strings, lowered by `lowerInfo`: fields, so no array per call. */
+  private ip = 0;
+  private il = 0;
+  private rp = 0;
+  private rl = 0;
+
+  /** Every hook but configure starts with request-info: request-id, attempt, route. */
+  private lowerInfo(m: GuestMemory, info: RequestInfo): void {
+    this.ip = m.putString(info.requestId);
+    this.il = m.len;
+    this.rp = m.putString(info.route);
+    this.rl = m.len;
+  }
+
   /** Completes a call whose export has been invoked (`r` is its result or its promise). */
   private complete<T>(r: number | Promise<number>): Promise<T> {
     if (this.suspends[this.hook]) return (r as Promise<number>).then(this.onDone, this.onFail) as Promise<T>;
@@ -248,10 +262,7 @@ class FastFilterInstance implements FilterInstance {
     if (refusal) return Promise.reject(refusal);
     try {
       const m = this.mem;
-      const ip = m.putString(info.requestId);
-      const il = m.len;
-      const rp = m.putString(info.route);
-      const rl = m.len;
+      this.lowerInfo(m, info);
       const mp = m.putString(head.method);
       const ml = m.len;
       const pp = m.putString(head.path);
@@ -259,7 +270,7 @@ class FastFilterInstance implements FilterInstance {
       const ap = m.putString(head.authority);
       const al = m.len;
       const hp = m.putHeaders(head.headers);
-      return this.complete(this.fReqHeaders(ip, il, info.attempt >>> 0, rp, rl, mp, ml, pp, pl, ap, al, hp, m.len));
+      return this.complete(this.fReqHeaders(this.ip, this.il, info.attempt >>> 0, this.rp, this.rl, mp, ml, pp, pl, ap, al, hp, m.len));
     } catch (err) {
       return this.rejected(err);
     }
@@ -274,12 +285,9 @@ class FastFilterInstance implements FilterInstance {
     if (refusal) return Promise.reject(refusal);
     try {
       const m = this.mem;
-      const ip = m.putString(info.requestId);
-      const il = m.len;
-      const rp = m.putString(info.route);
-      const rl = m.len;
+      this.lowerInfo(m, info);
       const hp = m.putHeaders(head.headers);
-      return this.complete(this.fRespHeaders(ip, il, info.attempt >>> 0, rp, rl, head.status, hp, m.len));
+      return this.complete(this.fRespHeaders(this.ip, this.il, info.attempt >>> 0, this.rp, this.rl, head.status, hp, m.len));
     } catch (err) {
       return this.rejected(err);
     }
@@ -295,12 +303,9 @@ class FastFilterInstance implements FilterInstance {
     if (refusal) return Promise.reject(refusal);
     try {
       const m = this.mem;
-      const ip = m.putString(info.requestId);
-      const il = m.len;
-      const rp = m.putString(info.route);
-      const rl = m.len;
+      this.lowerInfo(m, info);
       const cp = m.putBytes(chunk);
-      return this.complete(fn(ip, il, info.attempt >>> 0, rp, rl, cp, m.len, endOfStream ? 1 : 0));
+      return this.complete(fn(this.ip, this.il, info.attempt >>> 0, this.rp, this.rl, cp, m.len, endOfStream ? 1 : 0));
     } catch (err) {
       return this.rejected(err);
     }

@@ -58,7 +58,7 @@ export async function attempt(
     try {
       first = await flow.next();
     } catch (err) {
-      if (err instanceof BodyRejected) return { kind: 'rejected', rejection: err.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === err.plugin)) };
+      if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
       throw err;
     }
     started = true;
@@ -85,18 +85,27 @@ export async function attempt(
       headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], signal: ctx.controller.signal,
     });
     return { kind: 'proxied', response, passed: out.passed };
-  } catch (err) {
-    if (err instanceof BodyRejected || (err as { cause?: unknown }).cause instanceof BodyRejected) {
-      const r = err instanceof BodyRejected ? err : ((err as { cause: BodyRejected }).cause);
-      return { kind: 'rejected', rejection: r.rejection, passed: out.passed.slice(0, out.passed.findIndex((f) => f.name === r.plugin)) };
-    }
-    if (err instanceof BodyTooLarge || err instanceof FilterFailure || (err as { cause?: unknown }).cause instanceof FilterFailure) {
-      throw err instanceof Error && (err as { cause?: unknown }).cause instanceof FilterFailure ? (err as { cause: unknown }).cause : err;
-    }
+  } catch (thrown) {
+    // A body stage's error reaches here as undici's request error, or as its cause.
+    const err = ownError(thrown);
+    if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
+    if (err instanceof BodyTooLarge || err instanceof FilterFailure) throw err;
     if (ctx.controller.signal.aborted) throw err;
     ctx.logger.warn({ endpoint: endpoint.origin, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
     return { kind: 'failed', error: err };
   }
+}
+
+/** The pipeline's own error behind `thrown` (itself, or the cause undici wrapped it in); else `thrown`. */
+function ownError(thrown: unknown): unknown {
+  const cause = (thrown as { cause?: unknown } | null)?.cause;
+  return cause instanceof BodyRejected || cause instanceof BodyTooLarge || cause instanceof FilterFailure ? cause : thrown;
+}
+
+/** A body stage rejected: the response hooks run for the filters before it. */
+function rejectedBy(err: BodyRejected, passed: ChainFilter[]): AttemptOutcome {
+  const at = passed.findIndex((f) => f.name === err.plugin);
+  return { kind: 'rejected', rejection: err.rejection, passed: at < 0 ? passed : passed.slice(0, at) };
 }
 
 async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {

@@ -21,7 +21,6 @@ import { sendResponse } from './response-phase.ts';
 
 const RETRY_STATUSES = new Set([502, 503, 504]);
 
-
 /** Whether the client sends a body: from the raw request, since transfer-encoding is hop-by-hop and gone from the head. */
 function hasBody(req: IncomingMessage): boolean {
   const cl = Number(req.headers['content-length'] ?? 0);
@@ -131,10 +130,10 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
     return 413;
   }
   if (ctx.controller.signal.aborted) {
-    const cancelled = ctx.controller.signal.reason instanceof RequestCancelled;
-    if (cancelled || res.headersSent) {
+    // Only the route timeout aborts besides the client (handled above).
+    if (res.headersSent) {
       res.destroy();
-      return cancelled ? 499 : ex.status || 504;
+      return ex.status || 504;
     }
     sendJsonError(res, 504, 'timeout', 'the route timeout elapsed');
     return 504;
@@ -160,7 +159,7 @@ async function runAttempts(
   for (;;) {
     const outcome = await attempt(gw, ctx, route, pipeline, head, source, start, ex);
     if (outcome.kind === 'rejected') {
-      return sendResponse(gw, ctx, pipeline, outcome.passed, { status: outcome.rejection.status, headers: outcome.rejection.headers }, Buffer.from(outcome.rejection.body ?? []), res, ex);
+      return sendResponse(ctx, pipeline, outcome.passed, { status: outcome.rejection.status, headers: outcome.rejection.headers }, Buffer.from(outcome.rejection.body ?? []), res, ex);
     }
     const canRetry = ctx.attempt <= retries && !(source && !Buffer.isBuffer(source));
     if (outcome.kind === 'failed') {
@@ -173,6 +172,6 @@ async function runAttempts(
       continue;
     }
     const { response } = outcome;
-    return sendResponse(gw, ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaders(response.headers) }, response.body, res, ex);
+    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaders(response.headers) }, response.body, res, ex);
   }
 }

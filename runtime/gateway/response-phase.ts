@@ -13,8 +13,7 @@ import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { discard, sendJsonError, writeHead } from './responses.ts';
-import type { ExchangeRecord, GatewayState } from './state.ts';
-
+import type { ExchangeRecord } from './state.ts';
 
 async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
   if (!res.write(chunk)) await once(res, 'drain');
@@ -40,7 +39,7 @@ function pipeCounted(source: Readable, res: ServerResponse, ex: ExchangeRecord):
 }
 
 export async function sendResponse(
-  _gw: GatewayState, ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
+  ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
   upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: ExchangeRecord,
 ): Promise<void> {
   const out = await pipeline.responseHeaders(ctx, passed, upstreamHead);

@@ -4,14 +4,14 @@ import type { Readable } from 'node:stream';
 import type { HeaderList } from '../component/types.ts';
 
 export function sendJsonError(res: ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): number {
-  const body = JSON.stringify({ error: { type, message, ...extra } });
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  const body = Buffer.from(JSON.stringify({ error: { type, message, ...extra } }));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
   res.end(body);
-  return Buffer.byteLength(body);
+  return body.length;
 }
 
 /** Writes a head from a header list, dropping framing headers the host sets itself. */

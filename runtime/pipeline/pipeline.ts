@@ -4,7 +4,7 @@
  * filter that wrapped the request sees the response first, like nested middleware). A header
  * hook the filter did not declare in its `headerHooks` is never called.
  */
-import type { Action, FilterInstance, HeaderList, Mutations, Rejection, RequestHead, ResponseHead } from '../component/types.ts';
+import type { Action, FilterInstance, Mutations, Rejection, RequestHead, RequestInfo, ResponseHead } from '../component/types.ts';
 import { BodyChain, type Direction } from './body-chain.ts';
 import type { ChainFilter } from './filter.ts';
 import { applyHeaderMutations } from './headers.ts';
@@ -39,19 +39,20 @@ export class Pipeline {
     this.invoker = invoker;
   }
 
-  private info(ctx: RequestContext) {
+  private info(ctx: RequestContext): RequestInfo {
     return { requestId: ctx.id, attempt: ctx.attempt, route: ctx.route };
   }
 
   async requestHeaders(ctx: RequestContext, head: RequestHead): Promise<RequestHeadersOutcome> {
     const out: RequestHeadersOutcome = { head: { ...head }, passed: [] };
+    const info = this.info(ctx);
     for (const filter of this.filters) {
       if (!filter.info.headerHooks.requestHeaders) {
         out.passed.push(filter);
         continue;
       }
       const current = out.head;
-      const action = await this.invoker.invoke(filter, ctx, 'on-request-headers', (i, h) => i.onRequestHeaders(h, this.info(ctx), current));
+      const action = await this.invoker.invoke(filter, ctx, 'on-request-headers', (i, h) => i.onRequestHeaders(h, info, current));
       if (action.tag === 'reject') {
         out.rejection = { rejection: action.rejection, plugin: filter.name };
         return out;
@@ -74,11 +75,12 @@ export class Pipeline {
 
   async responseHeaders(ctx: RequestContext, passed: readonly ChainFilter[], head: ResponseHead): Promise<ResponseHeadersOutcome> {
     const out: ResponseHeadersOutcome = { head: { ...head } };
+    const info = this.info(ctx);
     for (let i = passed.length - 1; i >= 0; i--) {
       const filter = passed[i]!;
       if (!filter.info.headerHooks.responseHeaders) continue;
       const current = out.head;
-      const action: Action = await this.invoker.invoke(filter, ctx, 'on-response-headers', (inst, h) => inst.onResponseHeaders(h, this.info(ctx), current));
+      const action: Action = await this.invoker.invoke(filter, ctx, 'on-response-headers', (inst, h) => inst.onResponseHeaders(h, info, current));
       if (action.tag === 'reject') {
         out.rejection = { rejection: action.rejection, plugin: filter.name };
         return out;
@@ -98,4 +100,3 @@ export function applyRequestMutations(out: { head: RequestHead; upstream?: strin
   if (m.body !== undefined) out.body = m.body;
 }
 
-export type { HeaderList };

@@ -5,7 +5,6 @@
  */
 import genericPool from 'generic-pool';
 import type { Pool } from 'generic-pool';
-import { GuestTrap } from '../component/errors.ts';
 import type { ComponentFactory, FilterInfo, FilterInstance, HostCalls } from '../component/types.ts';
 
 export interface PoolLimits {
@@ -140,7 +139,7 @@ export class PluginPool {
 
   /** Give back an instance after a call; one whose call failed is destroyed instead. */
   async release(instance: FilterInstance, failed: unknown): Promise<void> {
-    if (failed instanceof GuestTrap || failed) await this.pool.destroy(instance);
+    if (failed) await this.pool.destroy(instance);
     else if (this.pool.pending === 0 && !this.closing) this.warm.push(instance);
     else await this.pool.release(instance);
   }
