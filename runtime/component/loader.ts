@@ -40,9 +40,12 @@ export interface LoadedComponent {
   wit: string;
   /** Why the fast path was not taken, when it was not. */
   fastPathObstacle?: string;
+  /** Why the guest's loops carry no fuel (a module the decoder cannot read, or the jco path). */
+  unboundedLoops?: string;
 }
 
-const compiled = new Map<string, Promise<WebAssembly.Module>>();
+/** Compiled guest modules by (hash, memory ceiling), with what the loop instrumentation said. */
+const compiled = new Map<string, { module: Promise<WebAssembly.Module>; unboundedLoops?: string }>();
 /** Per content hash: which hooks may suspend (the call-graph walk runs once per component). */
 const suspending = new Map<string, boolean[]>();
 
@@ -126,14 +129,19 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
   if (binding === 'fast' && obstacle) throw new ComponentLoadError('unsupported', `the fast binding cannot run this component: it ${obstacle}`);
 
   let factory: ComponentFactory;
+  let unboundedLoops: string | undefined;
   if (binding !== 'jco' && !obstacle && core) {
     const key = `${sha256}:${maxPages}`;
-    let module = compiled.get(key);
-    if (!module) {
-      module = WebAssembly.compile(withMemoryCeiling(withLoopFuel(core).module, maxPages) as BufferSource);
-      compiled.set(key, module);
+    let entry = compiled.get(key);
+    if (!entry) {
+      const fuel = withLoopFuel(core);
+      const module = WebAssembly.compile(withMemoryCeiling(fuel.module, maxPages) as BufferSource);
+      entry = { module, ...(fuel.instrumented ? {} : { unboundedLoops: `its code could not be instrumented (${fuel.why})` }) };
+      compiled.set(key, entry);
       module.catch(() => compiled.delete(key));
     }
+    const { module } = entry;
+    if (entry.unboundedLoops) unboundedLoops = entry.unboundedLoops;
     try {
       let hooks = suspending.get(sha256);
       if (!hooks) {
@@ -146,8 +154,10 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
     }
   } else {
     factory = await createJcoFactory(bytes, sha256, opts.cacheDir ?? join(tmpdir(), 'praxis-wasm-cache'), maxPages, importsWasi(wit));
+    unboundedLoops = 'loop fuel is applied on the fast binding only';
   }
   const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit };
   if (obstacle) loaded.fastPathObstacle = obstacle;
+  if (unboundedLoops) loaded.unboundedLoops = unboundedLoops;
   return loaded;
 }

@@ -47,6 +47,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
     const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log));
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
+    if (loaded.unboundedLoops) log.warn({ path }, `no loop budget for this plugin: ${loaded.unboundedLoops}; a hook stuck in a loop would stall the gateway`);
     return {
       name, pool, info: pool.info, failure: cfg.failure ?? 'closed',
       subrequests: {

@@ -90,8 +90,10 @@ describe('loadComponent', () => {
     for (const path of [fixturePath('testkit'), pluginPath('header-router-rust')]) {
       const fast = await loadComponent(path, { cacheDir });
       expect(fast.factory.binding).toBe('fast');
+      expect(fast.unboundedLoops).toBeUndefined();
       const jco = await loadComponent(path, { cacheDir, binding: 'jco' });
       expect(jco.factory.binding).toBe('jco');
+      expect(jco.unboundedLoops).toMatch(/fast binding only/);
     }
   });
 
