@@ -13,23 +13,12 @@ import { getHeader } from '../pipeline/headers.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
-import { ATTEMPT_HEADER, DEPTH_HEADER, stripHopByHop } from '../subrequest/index.ts';
+import { ATTEMPT_HEADER, DEPTH_HEADER } from '../subrequest/index.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 
 function contentLengthOf(headers: HeaderList): number | undefined {
   const v = getHeader(headers, 'content-length');
   return v === undefined ? undefined : Number(v);
-}
-
-/** The upstream's response headers as a list, hop-by-hop ones (and those its Connection names) removed. */
-export function responseHeaders(h: Dispatcher.ResponseData['headers']): HeaderList {
-  const out: HeaderList = [];
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
-    else out.push([k, v]);
-  }
-  return stripHopByHop(out);
 }
 
 type AttemptOutcome =

@@ -12,8 +12,8 @@ import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, parseTraceparent, startTrace, stripHopByHop } from '../subrequest/index.ts';
-import { attempt, responseHeaders } from './attempt.ts';
+import { DEPTH_HEADER, parseTraceparent, responseHeaderList, startTrace, stripHopByHop } from '../subrequest/index.ts';
+import { attempt } from './attempt.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import { discard, sendJsonError } from './responses.ts';
 import { matchRoute } from './routes.ts';
@@ -172,6 +172,6 @@ async function runAttempts(
       continue;
     }
     const { response } = outcome;
-    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaders(response.headers) }, response.body, res, ex);
+    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaderList(response.headers) }, response.body, res, ex);
   }
 }

@@ -2,12 +2,11 @@
  * The host side of `http-subrequest`: checks a guest's request against the plugin's policy,
  * runs it on one shared undici Agent under the bounds, and never rejects.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { HeaderList, Subrequest, SubrequestError, SubrequestResult } from '../component/types.ts';
 import { classifyError } from './errors.ts';
-import { outgoingHeaders, stripHopByHop } from './identity.ts';
+import { outgoingHeaders, responseHeaderList } from './identity.ts';
 import { acquireBoth, KeyedLimiter, Semaphore } from './limits.ts';
 import {
   agentOptions,
@@ -30,16 +29,6 @@ interface Tally {
 
 function fail(error: SubrequestError): SubrequestResult {
   return { ok: false, error };
-}
-
-function toHeaderList(headers: IncomingHttpHeaders): HeaderList {
-  const list: HeaderList = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) list.push([name, v]);
-    else list.push([name, value]);
-  }
-  return stripHopByHop(list);
 }
 
 function flatHeaders(headers: HeaderList): string[] {
@@ -186,7 +175,7 @@ export class SubrequestBridge {
           const read = await readBounded(res.body, maxBytes);
           tally.bytesIn = read.bytes;
           if (!read.ok) return fail({ tag: 'too-large' });
-          return { ok: true, value: { status: res.statusCode, headers: toHeaderList(res.headers), body: read.body } };
+          return { ok: true, value: { status: res.statusCode, headers: responseHeaderList(res.headers), body: read.body } };
         } catch (err) {
           return failure(err, 'body');
         }

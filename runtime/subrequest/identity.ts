@@ -130,3 +130,14 @@ export function outgoingHeaders(guest: HeaderList, parent: IdentitySource): Head
   out.push([DEPTH_HEADER, String(parent.depth + 1)]);
   return out;
 }
+
+/** A response's header object (node:http / undici) as a list, hop-by-hop headers removed. */
+export function responseHeaderList(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const list: HeaderList = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) list.push([name, v]);
+    else list.push([name, value]);
+  }
+  return stripHopByHop(list);
+}

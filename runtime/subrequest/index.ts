@@ -13,5 +13,6 @@ export {
   isHopByHop,
   connectionTokens,
   stripHopByHop,
+  responseHeaderList,
 } from './identity.ts';
 export { checkUrl, parseHostRule } from './policy.ts';
