@@ -1,4 +1,5 @@
 /** Routes, upstream failures, timeouts, retries and failover, as the client and the upstreams see them. */
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
@@ -135,6 +136,11 @@ describe('retries and failover', () => {
     gw = await startTestGateway({ upstreams: { u: { endpoints: [echo.url] } }, routes: [{ name: 'r', upstream: 'u', retries: 1, maxRetryBodyBytes: 64 }] });
     const r = await send(`${gw.url}/big`, { method: 'POST', body: 'x'.repeat(100) });
     expect(r.status).toBe(413);
+    // Also when the body arrives in many chunks, well past the ceiling.
+    const chunks = async function* () { for (let i = 0; i < 64; i++) yield Buffer.alloc(16 * 1024, 120); };
+    const big = await request(`${gw.url}/bigger`, { method: 'POST', body: Readable.from(chunks()) });
+    expect(big.statusCode).toBe(413);
+    expect(jsonError(await big.body.text()).type).toBe('body_too_large');
     expect(echo.seen.length).toBe(0);
   });
 
