@@ -6,8 +6,11 @@
  */
 import { pino } from 'pino';
 import { loadComponent } from '../component/loader.ts';
-import type { Action, BodyMode, HeaderList, HostCalls, RequestInfo } from '../component/types.ts';
-import { SubrequestBridge, startTrace, type SubrequestRecord } from '../subrequest/index.ts';
+import type { Action, BodyMode, HeaderList, RequestInfo } from '../component/types.ts';
+import { Writable } from 'node:stream';
+import { FilterHost } from '../pipeline/filter.ts';
+import { createRequestContext } from '../pipeline/request-context.ts';
+import { SubrequestBridge, startTrace } from '../subrequest/index.ts';
 
 export interface TryOptions {
   config?: string;
@@ -41,24 +44,24 @@ function show(a: Action): unknown {
 const wants = (m: BodyMode) => m.tag !== 'none';
 
 export async function tryCommand(file: string, opts: TryOptions): Promise<void> {
+  // The same host calls a gateway gives a filter (FilterHost), on a request context of its own;
+  // guest log lines are caught here instead of written.
   const logs: Array<{ level: string; msg: string }> = [];
-  const subrequests: SubrequestRecord[] = [];
-  const store = new Map<string, Uint8Array>();
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        const { level, msg } = JSON.parse(line) as { level: string; msg: string };
+        logs.push({ level, msg });
+      }
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug', base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } }, sink);
   const bridge = new SubrequestBridge({ logger: pino({ level: 'silent' }) });
-  const controller = new AbortController();
-  const parent = {
-    requestId: 'try-1', attempt: 1, traceparent: startTrace(), depth: 0,
-    deadline: Date.now() + opts.timeoutMs, signal: controller.signal,
-    record: (r: SubrequestRecord) => { subrequests.push(r); },
-  };
-  const policy = { plugin: 'try', allowedHosts: opts.allowHost, maxInFlight: 16 };
-  const host: HostCalls = {
-    httpSubrequest: (req) => bridge.send(parent, policy, req),
-    httpSubrequestAll: (reqs) => bridge.sendAll(parent, policy, reqs),
-    contextGet: (k) => store.get(k),
-    contextSet: (k, v) => { store.set(k, v); },
-    log: (level, msg) => { logs.push({ level, msg }); },
-  };
+  const ctx = createRequestContext({ id: 'try-1', route: 'try', timeoutMs: opts.timeoutMs, trace: startTrace(), depth: 0, logger });
+  const host = new FilterHost({ name: 'try', subrequests: { plugin: 'try', allowedHosts: opts.allowHost, maxInFlight: 16 } }, ctx, bridge);
+  const subrequests = ctx.subrequests;
   try {
     const loaded = await loadComponent(file);
     const instance = await loaded.factory.instantiate();

@@ -25,12 +25,12 @@ export interface ChainFilter {
  * made only when the guest actually calls out or logs, which most hooks never do.
  */
 export class FilterHost implements HostCalls {
-  private readonly filter: ChainFilter;
+  private readonly filter: Pick<ChainFilter, 'name' | 'subrequests'>;
   private readonly ctx: RequestContext;
   private readonly bridge: SubrequestBridge;
   private readonly metrics: Metrics | undefined;
 
-  constructor(filter: ChainFilter, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics) {
+  constructor(filter: Pick<ChainFilter, 'name' | 'subrequests'>, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics) {
     this.filter = filter;
     this.ctx = ctx;
     this.bridge = bridge;
