@@ -168,11 +168,16 @@ class JcoFilterInstance implements FilterInstance {
     }
   }
 
-  async configure(host: HostCalls, config: string): Promise<ConfigureResult> {
-    if (this.broken) throw new GuestTrap('instance is broken by an earlier trap');
-    this.enter(host);
-    try {
-      const info = await this.filter.configure(config);
+  configure(host: HostCalls, config: string): Promise<ConfigureResult> {
+    return this.run(host, 'configure', async (): Promise<ConfigureResult> => {
+      let info: JcoFilterInfo;
+      try {
+        info = await this.filter.configure(config);
+      } catch (err) {
+        // jco throws a ComponentError carrying the `err` case's string as `payload`: an answer, not a trap.
+        if (err && typeof err === 'object' && 'payload' in err && typeof err.payload === 'string') return { ok: false, error: err.payload };
+        throw err;
+      }
       return {
         ok: true,
         value: {
@@ -182,14 +187,7 @@ class JcoFilterInstance implements FilterInstance {
           headerHooks: { requestHeaders: info.headerHooks.requestHeaders, responseHeaders: info.headerHooks.responseHeaders },
         },
       };
-    } catch (err) {
-      // jco throws a ComponentError carrying the `err` case's string as `payload`.
-      if (err && typeof err === 'object' && 'payload' in err && typeof err.payload === 'string') return { ok: false, error: err.payload };
-      this.broken = true;
-      throw new GuestTrap(`configure trapped: ${(err as Error).message}`, { cause: err });
-    } finally {
-      this.leave();
-    }
+    });
   }
 
   async onRequestHeaders(host: HostCalls, info: RequestInfo, head: RequestHead): Promise<Action> {
