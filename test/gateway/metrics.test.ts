@@ -1,16 +1,11 @@
 /** The admin listener's Prometheus metrics count what crossed the gateway. */
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type TestGateway, type TestServer, startEchoUpstream, startServer, startTestGateway } from '../helpers/servers.ts';
+import { describe, expect, it } from 'vitest';
+import { useCleanup } from '../helpers/cleanup.ts';
+import { startEchoUpstream, startServer, startTestGateway } from '../helpers/servers.ts';
 import { oneRoute, testkit } from './helpers.ts';
 
-let gw: TestGateway | undefined;
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = useCleanup();
 
 /** The value of one sample line, e.g. `praxis_requests_total{route="main",status="200"}`. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -28,15 +23,14 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 describe('metrics', () => {
   it('counts requests, hook time, traps and sub-requests on /metrics', async () => {
-    const upstream = await startEchoUpstream();
-    const callee = await startServer((_req, res) => { res.end('ok'); });
-    servers.push(upstream, callee);
+    const upstream = track(await startEchoUpstream());
+    const callee = track(await startServer((_req, res) => { res.end('ok'); }));
     const config = oneRoute(
       { tk: testkit({ name: 'tk', trapIfHeader: 'x-trap', subrequestUrlHeader: 'x-sub' }, { allowedHosts: ['127.0.0.1'], failure: 'closed' }) },
       ['tk'],
       { main: upstream.url },
     );
-    gw = await startTestGateway({ ...config, admin: { host: '127.0.0.1', port: 0 } });
+    const gw = track(await startTestGateway({ ...config, admin: { host: '127.0.0.1', port: 0 } }));
     expect(gw.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     for (let i = 0; i < 3; i++) expect((await request(`${gw.url}/ok`)).statusCode).toBe(200);

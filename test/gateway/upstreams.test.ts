@@ -1,23 +1,20 @@
 /** Routes, upstream failures, timeouts, retries and failover, as the client and the upstreams see them. */
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
+import { useCleanup } from '../helpers/cleanup.ts';
 import { startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 import { jsonError, sleep, testkit } from './helpers.ts';
 
-let gw: TestGateway | undefined;
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await gw?.close();
-  gw = undefined;
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = useCleanup();
 
 async function server(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
+  return track(await startServer(handler));
+}
+
+async function gateway(config: GatewayConfig): Promise<TestGateway> {
+  return track(await startTestGateway(config));
 }
 
 /** A loopback port with nothing listening (a server that was started and closed). */
@@ -38,9 +35,8 @@ function accessLine(g: TestGateway, path: string): Record<string, unknown> | und
 
 describe('routes', () => {
   it('matches by path prefix and header, first match wins; no match is 404 JSON', async () => {
-    const a = await startEchoUpstream();
-    const b = await startEchoUpstream();
-    servers.push(a, b);
+    const a = track(await startEchoUpstream());
+    const b = track(await startEchoUpstream());
     const cfg: GatewayConfig = {
       upstreams: { a: { endpoints: [a.url] }, b: { endpoints: [b.url] } },
       routes: [
@@ -48,7 +44,7 @@ describe('routes', () => {
         { name: 'api', match: { pathPrefix: '/api/' }, upstream: 'a' },
       ],
     };
-    gw = await startTestGateway(cfg);
+    const gw = await gateway(cfg);
     expect((await send(`${gw.url}/api/x`)).status).toBe(200);
     expect((await send(`${gw.url}/api/y`, { headers: { 'x-beta': 'on' } })).status).toBe(200);
     expect(a.seen.map((s) => s.url)).toEqual(['/api/x']);
@@ -61,7 +57,7 @@ describe('routes', () => {
 
 describe('upstream failures', () => {
   it('a dead upstream is 502 JSON, and the gateway serves on', async () => {
-    gw = await startTestGateway({ upstreams: { u: { endpoints: [await deadUrl()] } }, routes: [{ name: 'r', upstream: 'u' }] });
+    const gw = await gateway({ upstreams: { u: { endpoints: [await deadUrl()] } }, routes: [{ name: 'r', upstream: 'u' }] });
     const r = await send(`${gw.url}/x`);
     expect(r.status).toBe(502);
     expect(jsonError(r.text).type).toBe('upstream_failed');
@@ -74,7 +70,7 @@ describe('upstream failures', () => {
       await sleep(2000);
       if (!res.destroyed) res.end('late');
     });
-    gw = await startTestGateway({ upstreams: { u: { endpoints: [slow.url] } }, routes: [{ name: 'r', upstream: 'u', timeoutMs: 300 }] });
+    const gw = await gateway({ upstreams: { u: { endpoints: [slow.url] } }, routes: [{ name: 'r', upstream: 'u', timeoutMs: 300 }] });
     const started = Date.now();
     const r = await send(`${gw.url}/slow`);
     const took = Date.now() - started;
@@ -89,9 +85,8 @@ describe('upstream failures', () => {
 
 describe('retries and failover', () => {
   it('a connect failure moves to the next endpoint, with the attempt counter raised', async () => {
-    const alive = await startEchoUpstream();
-    servers.push(alive);
-    gw = await startTestGateway({
+    const alive = track(await startEchoUpstream());
+    const gw = await gateway({
       upstreams: { u: { endpoints: [await deadUrl(), alive.url] } },
       routes: [{ name: 'r', upstream: 'u', retries: 1 }],
     });
@@ -108,7 +103,7 @@ describe('retries and failover', () => {
       res.writeHead(calls === 1 ? 503 : 200, { 'content-type': 'text/plain' });
       res.end(calls === 1 ? 'busy' : `got ${body}`);
     });
-    gw = await startTestGateway({
+    const gw = await gateway({
       plugins: { t: testkit({ name: 't', contextCounter: true }) },
       upstreams: { u: { endpoints: [flaky.url] } },
       routes: [{ name: 'r', upstream: 'u', retries: 2, filters: ['t'] }],
@@ -123,7 +118,7 @@ describe('retries and failover', () => {
 
   it('gives the last answer when retries run out', async () => {
     const down = await server((_req, res) => { res.writeHead(503).end('still busy'); });
-    gw = await startTestGateway({ upstreams: { u: { endpoints: [down.url] } }, routes: [{ name: 'r', upstream: 'u', retries: 2 }] });
+    const gw = await gateway({ upstreams: { u: { endpoints: [down.url] } }, routes: [{ name: 'r', upstream: 'u', retries: 2 }] });
     const r = await send(`${gw.url}/q`);
     expect(r.status).toBe(503);
     expect(r.text).toBe('still busy');
@@ -131,9 +126,8 @@ describe('retries and failover', () => {
   });
 
   it('with retries, a body over maxRetryBodyBytes is refused with 413 before the upstream is called', async () => {
-    const echo = await startEchoUpstream();
-    servers.push(echo);
-    gw = await startTestGateway({ upstreams: { u: { endpoints: [echo.url] } }, routes: [{ name: 'r', upstream: 'u', retries: 1, maxRetryBodyBytes: 64 }] });
+    const echo = track(await startEchoUpstream());
+    const gw = await gateway({ upstreams: { u: { endpoints: [echo.url] } }, routes: [{ name: 'r', upstream: 'u', retries: 1, maxRetryBodyBytes: 64 }] });
     const r = await send(`${gw.url}/big`, { method: 'POST', body: 'x'.repeat(100) });
     expect(r.status).toBe(413);
     // Also when the body arrives in many chunks, well past the ceiling.
@@ -145,9 +139,8 @@ describe('retries and failover', () => {
   });
 
   it('a filter that picks an upstream that does not exist gets 502 naming it', async () => {
-    const echo = await startEchoUpstream();
-    servers.push(echo);
-    gw = await startTestGateway({
+    const echo = track(await startEchoUpstream());
+    const gw = await gateway({
       plugins: { t: testkit({ name: 't', upstreamFromHeader: 'x-up' }) },
       upstreams: { u: { endpoints: [echo.url] } },
       routes: [{ name: 'r', upstream: 'u', filters: ['t'] }],
