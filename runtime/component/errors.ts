@@ -19,10 +19,18 @@ export class ComponentLoadError extends Error {
   }
 }
 
+/**
+ * What ended a guest call badly: a plain trap (unreachable, out-of-bounds, a host check), its CPU
+ * budget running out (fuel), or its linear memory at the ceiling when it failed.
+ */
+export type TrapKind = 'trap' | 'cpu-budget' | 'memory';
+
 /** The guest trapped (or broke a limit); the instance it ran on must be destroyed. */
 export class GuestTrap extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly kind: TrapKind;
+  constructor(message: string, options?: { cause?: unknown; kind?: TrapKind }) {
     super(message, options);
     this.name = 'GuestTrap';
+    this.kind = options?.kind ?? 'trap';
   }
 }

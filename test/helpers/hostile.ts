@@ -1,0 +1,94 @@
+/**
+ * Hostile filter components written in WAT: a minimal, correct praxis filter (docs/abi.md) whose
+ * hooks, imports or extra module fields a test replaces with whatever misbehaviour it probes.
+ * The core module goes through the same componentize step as the SDK builds.
+ */
+import { parse } from '@bytecodealliance/jco';
+import { componentize } from '../../runtime/build/componentize.ts';
+
+export interface HostileParts {
+  /** Extra imports, as WAT module fields placed before everything else (e.g. context or log imports). */
+  imports?: string;
+  /** Instructions run at the start of on-request-headers (the hook then answers continue). */
+  requestHeaders?: string;
+  /** Instructions run at the start of on-response-headers (the hook then answers continue). */
+  responseHeaders?: string;
+  /** Instructions run at the start of configure (it then answers the filter-info). */
+  configure?: string;
+  /** Extra module fields: functions, tables, globals, a start function, exports. */
+  extra?: string;
+  /** Initial pages of linear memory (default 2). */
+  pages?: number;
+}
+
+/** Imports a hostile module may name; `imports: IMPORTS.log` and so on. */
+export const IMPORTS = {
+  log: '(import "praxis:filter/log@0.1.0" "log" (func $log (param i32 i32 i32)))',
+  contextGet: '(import "praxis:filter/context@0.1.0" "get" (func $ctx_get (param i32 i32 i32)))',
+  contextSet: '(import "praxis:filter/context@0.1.0" "set" (func $ctx_set (param i32 i32 i32 i32)))',
+  subrequest: '(import "praxis:filter/http-client@0.1.0" "http-subrequest" (func $sub (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))',
+} as const;
+
+const FILTER = 'praxis:filter/filter@0.1.0';
+const P = (n: number) => Array.from({ length: n }, () => 'i32').join(' ');
+
+/**
+ * The WAT text of a filter named "hostile": no body hooks, both header hooks declared, every hook
+ * answers `continue` (a zeroed action at 2048) after running the test's instructions.
+ * Memory map: 64 the name, 1024 configure's result, 2048 the action, 4096.. a bump heap.
+ */
+export function hostileWat(parts: HostileParts = {}): string {
+  return `(module
+  ${parts.imports ?? ''}
+  (memory (export "memory") ${parts.pages ?? 2})
+  (data (i32.const 64) "hostile")
+  (global $heap (mut i32) (i32.const 4096))
+  (func $realloc (export "cabi_realloc") (param $old i32) (param $osize i32) (param $align i32) (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+                           (i32.sub (i32.const 0) (local.get $align))))
+    (global.set $heap (i32.add (local.get $p) (local.get $size)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (if (i32.lt_s (memory.grow (i32.add (i32.shr_u (i32.sub (global.get $heap) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))) (i32.const 0))
+        (then unreachable))))
+    (local.get $p))
+  (func (export "${FILTER}#configure") (param i32 i32) (result i32)
+    ${parts.configure ?? ''}
+    (global.set $heap (i32.const 4096))
+    (i32.store8 (i32.const 1024) (i32.const 0))
+    (i32.store (i32.const 1028) (i32.const 64))
+    (i32.store (i32.const 1032) (i32.const 7))
+    (i32.store8 (i32.const 1036) (i32.const 0))
+    (i32.store8 (i32.const 1044) (i32.const 0))
+    (i32.store8 (i32.const 1052) (i32.const 3))
+    (i32.const 1024))
+  (func $continue (result i32)
+    (global.set $heap (i32.const 4096))
+    (memory.fill (i32.const 2048) (i32.const 0) (i32.const 48))
+    (i32.const 2048))
+  (func (export "${FILTER}#on-request-headers") (param ${P(13)}) (result i32)
+    ${parts.requestHeaders ?? ''}
+    (call $continue))
+  (func (export "${FILTER}#on-request-body") (param ${P(8)}) (result i32) (call $continue))
+  (func (export "${FILTER}#on-response-headers") (param ${P(8)}) (result i32)
+    ${parts.responseHeaders ?? ''}
+    (call $continue))
+  (func (export "${FILTER}#on-response-body") (param ${P(8)}) (result i32) (call $continue))
+  (func (export "cabi_post_${FILTER}#configure") (param i32))
+  (func (export "cabi_post_${FILTER}#on-request-headers") (param i32))
+  (func (export "cabi_post_${FILTER}#on-request-body") (param i32))
+  (func (export "cabi_post_${FILTER}#on-response-headers") (param i32))
+  (func (export "cabi_post_${FILTER}#on-response-body") (param i32))
+  ${parts.extra ?? ''}
+)`;
+}
+
+/** The core module of a hostile filter, as wasm bytes. */
+export async function hostileCore(parts: HostileParts = {}): Promise<Uint8Array> {
+  return parse(hostileWat(parts));
+}
+
+/** A praxis filter component whose core module is `hostileWat(parts)`. */
+export async function hostileComponent(parts: HostileParts = {}): Promise<Uint8Array> {
+  return componentize(await hostileCore(parts));
+}
