@@ -7,6 +7,7 @@ export type LoadErrorCode =
   | 'wrong-world'
   | 'forbidden-import'
   | 'unsupported'
+  | 'uninstrumentable'
   | 'memory-limit'
   | 'io';
 
