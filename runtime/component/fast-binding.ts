@@ -7,7 +7,7 @@
  * called synchronously, with no promise machinery per call.
  */
 import { GuestTrap } from './errors.ts';
-import { GuestMemory, type Realloc } from './guest-memory.ts';
+import { DEFAULT_LIFT_BUDGET, GuestMemory, type Realloc } from './guest-memory.ts';
 import {
   LOG_LEVELS, SUBREQUEST_RESULT_SIZE, SUBREQUEST_SIZE, liftAction, liftConfigureResult, liftSubrequestAt,
   liftSubrequestFlat, lowerOptionBytes, lowerSubrequestResult,
@@ -73,8 +73,10 @@ function buildImports(state: CallState): WebAssembly.Imports {
       ) as unknown as WebAssembly.ImportValue,
       'http-subrequest-all': new WebAssembly.Suspending(async (ptr: number, len: number, ret: number) => {
         const m0 = memOf(state);
-        const reqs = new Array<Subrequest>(len);
-        for (let i = 0; i < len; i++) reqs[i] = liftSubrequestAt(m0, ptr + i * SUBREQUEST_SIZE);
+        const n = len >>> 0;
+        const at = m0.list(ptr, n, SUBREQUEST_SIZE); // checked and charged before the array exists
+        const reqs = new Array<Subrequest>(n);
+        for (let i = 0; i < n; i++) reqs[i] = liftSubrequestAt(m0, at + i * SUBREQUEST_SIZE);
         const results = await currentHost(state).httpSubrequestAll(reqs);
         const m = memOf(state);
         const out = m.alloc(results.length * SUBREQUEST_RESULT_SIZE, 4);
@@ -148,13 +150,13 @@ class FastFilterInstance implements FilterInstance {
   private readonly fuel: WebAssembly.Global | undefined;
   private readonly fuelBudget: number;
 
-  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], fuelBudget: number) {
+  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], fuelBudget: number, liftBudget: number) {
     const ex = instance.exports as Record<string, unknown>;
     this.fuel = ex[FUEL_EXPORT] instanceof WebAssembly.Global ? ex[FUEL_EXPORT] : undefined;
     this.fuelBudget = fuelBudget;
     this.state = state;
     this.suspends = suspends;
-    this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc);
+    this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc, liftBudget);
     state.mem = this.mem;
     const fn = (h: Hook): ExportFn => {
       const f = ex[`${FILTER}#${h}`] as ExportFn;
@@ -186,6 +188,7 @@ class FastFilterInstance implements FilterInstance {
     if (this.busy) return new GuestTrap(REENTERED);
     this.busy = true;
     this.state.host = host;
+    this.mem.beginCall();
     if (this.fuel) this.fuel.value = this.fuelBudget;
     this.hook = hook;
     this.lift = lift;
@@ -320,7 +323,11 @@ export class FastComponentFactory implements ComponentFactory {
   /** Loop iterations one hook call may run (see fuel.ts). */
   readonly fuelBudget: number;
 
-  constructor(module: WebAssembly.Module, suspends: readonly boolean[], fuelBudget = DEFAULT_FUEL) {
+  /** Bytes one hook call may hand the host (see GuestMemory); the memory ceiling. */
+  readonly liftBudget: number;
+
+  constructor(module: WebAssembly.Module, suspends: readonly boolean[], fuelBudget = DEFAULT_FUEL, liftBudget = DEFAULT_LIFT_BUDGET) {
+    this.liftBudget = liftBudget;
     this.module = module;
     this.suspends = suspends;
     this.fuelBudget = Math.min(fuelBudget, 0x7fffffff);
@@ -331,6 +338,6 @@ export class FastComponentFactory implements ComponentFactory {
     const instance = await WebAssembly.instantiate(this.module, buildImports(state));
     const init = (instance.exports as Record<string, unknown>)._initialize;
     if (typeof init === 'function') (init as () => void)();
-    return new FastFilterInstance(instance, state, this.suspends, this.fuelBudget);
+    return new FastFilterInstance(instance, state, this.suspends, this.fuelBudget, this.liftBudget);
   }
 }

@@ -10,6 +10,16 @@
  *   few dozen bytes.
  * - Every string and list still gets its own cabi_realloc, as the canonical ABI requires: the
  *   guest owns and may free each one separately.
+ *
+ * Trust (docs/abi.md, "what the host checks"): the guest chooses every pointer and length, so
+ * - pointers and lengths are read as unsigned 32-bit (an i32 parameter arrives signed in JS), and
+ *   a range past the memory's end traps before anything is allocated;
+ * - every byte lifted during one hook call (strings, byte lists, list elements; the result and
+ *   import arguments alike) is charged to one budget, reset by `beginCall()`: lists may alias
+ *   one range many times over, so bounds checks alone would let a 1 MiB memory become gigabytes
+ *   of host strings;
+ * - strings must be valid UTF-8 (the canonical ABI traps; silently replacing bytes with U+FFFD
+ *   would hand the host a string the guest never wrote).
  */
 import { GuestTrap } from './errors.ts';
 import type { HeaderList } from './types.ts';
@@ -17,9 +27,19 @@ import type { HeaderList } from './types.ts';
 export type Realloc = (oldPtr: number, oldSize: number, align: number, newSize: number) => number;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
+const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Below this many bytes, JS loops beat Buffer's native copy and decode. */
 const SHORT = 32;
+/** Bytes one hook call may lift when the binding names no budget: the default memory ceiling. */
+export const DEFAULT_LIFT_BUDGET = 64 * 1024 * 1024;
+
+function decodeUtf8(u8: Uint8Array, ptr: number, len: number): string {
+  try {
+    return decoder.decode(u8.subarray(ptr, ptr + len));
+  } catch {
+    throw new GuestTrap(`invalid UTF-8 in a string at ${ptr}+${len}`);
+  }
+}
 
 export class GuestMemory {
   private readonly memory: WebAssembly.Memory;
@@ -33,10 +53,16 @@ export class GuestMemory {
   private size: number;
   /** Length written by the last put* call (bytes for strings and bytes, elements for lists). */
   len = 0;
+  /** Bytes one hook call may lift in all. */
+  readonly liftBudget: number;
+  /** Bytes the current call may still lift. */
+  private budget: number;
 
-  constructor(memory: WebAssembly.Memory, realloc: Realloc) {
+  constructor(memory: WebAssembly.Memory, realloc: Realloc, liftBudget = DEFAULT_LIFT_BUDGET) {
     this.memory = memory;
     this.realloc = realloc;
+    this.liftBudget = liftBudget;
+    this.budget = liftBudget;
     const buffer = memory.buffer;
     this.u8 = new Uint8Array(buffer);
     this.buf = Buffer.from(buffer);
@@ -58,59 +84,99 @@ export class GuestMemory {
     this.size = buffer.byteLength;
   }
 
+  /** A hook call starts: its lifts draw on a full budget again. */
+  beginCall(): void {
+    this.budget = this.liftBudget;
+  }
+
+  /** Bytes the current call may still lift. */
+  get budgetLeft(): number {
+    return this.budget;
+  }
+
+  /** `ptr` and `len` are unsigned (callers convert with `>>> 0`). */
   private check(ptr: number, len: number): void {
     if (ptr + len > this.size) {
       throw new GuestTrap(`guest pointer out of bounds: ${ptr}+${len} > ${this.size}`);
     }
   }
 
+  /** Counts `n` lifted bytes against the call's budget, before the host allocates them. */
+  private charge(n: number): void {
+    if ((this.budget -= n) < 0) {
+      throw new GuestTrap(`the guest handed the host more than ${this.liftBudget} bytes in one call`, { kind: 'memory' });
+    }
+  }
+
   // ---- reading (guest -> host); callers sync() after the guest ran ----
 
   u8At(ptr: number): number {
+    ptr >>>= 0;
     this.check(ptr, 1);
     return this.u8[ptr]!;
   }
   u16At(ptr: number): number {
+    ptr >>>= 0;
     this.check(ptr, 2);
     return this.view.getUint16(ptr, true);
   }
   u32At(ptr: number): number {
+    ptr >>>= 0;
     this.check(ptr, 4);
     return this.view.getUint32(ptr, true);
   }
 
   string(ptr: number, len: number): string {
+    ptr >>>= 0;
+    len >>>= 0;
     if (len === 0) return '';
     this.check(ptr, len);
+    this.charge(len);
     const u8 = this.u8;
     if (len <= SHORT) {
       let s = '';
       for (let i = ptr, end = ptr + len; i < end; i++) {
         const c = u8[i]!;
-        if (c > 0x7f) return decoder.decode(u8.subarray(ptr, ptr + len));
+        if (c > 0x7f) return decodeUtf8(u8, ptr, len);
         s += String.fromCharCode(c);
       }
       return s;
     }
-    return decoder.decode(u8.subarray(ptr, ptr + len));
+    return decodeUtf8(u8, ptr, len);
   }
   /** A string whose (ptr, len) pair is stored at `at`. */
   stringAt(at: number): string {
+    at >>>= 0;
     this.check(at, 8);
     const v = this.view;
     return this.string(v.getUint32(at, true), v.getUint32(at + 4, true));
   }
   /** A copy: the guest may reuse its memory as soon as the call ends. */
   bytes(ptr: number, len: number): Uint8Array {
+    ptr >>>= 0;
+    len >>>= 0;
     this.check(ptr, len);
+    this.charge(len);
     return this.u8.slice(ptr, ptr + len);
   }
   bytesAt(at: number): Uint8Array {
+    at >>>= 0;
     this.check(at, 8);
     return this.bytes(this.view.getUint32(at, true), this.view.getUint32(at + 4, true));
   }
+  /**
+   * Checks and charges a list of `len` elements of `size` bytes at `ptr` before the host makes
+   * an array for it; answers the unsigned pointer.
+   */
+  list(ptr: number, len: number, size: number): number {
+    ptr >>>= 0;
+    this.check(ptr, len * size);
+    this.charge(len * size);
+    return ptr;
+  }
   headers(ptr: number, len: number): HeaderList {
-    this.check(ptr, len * 16);
+    len >>>= 0;
+    ptr = this.list(ptr, len, 16);
     const out: HeaderList = new Array(len);
     for (let i = 0; i < len; i++) {
       const p = ptr + i * 16;
@@ -119,14 +185,15 @@ export class GuestMemory {
     return out;
   }
   headersAt(at: number): HeaderList {
+    at >>>= 0;
     this.check(at, 8);
     return this.headers(this.view.getUint32(at, true), this.view.getUint32(at + 4, true));
   }
   stringListAt(at: number): string[] {
+    at >>>= 0;
     this.check(at, 8);
-    const ptr = this.view.getUint32(at, true);
     const len = this.view.getUint32(at + 4, true);
-    this.check(ptr, len * 8);
+    const ptr = this.list(this.view.getUint32(at, true), len, 8);
     const out: string[] = new Array(len);
     for (let i = 0; i < len; i++) out[i] = this.stringAt(ptr + i * 8);
     return out;
@@ -149,7 +216,7 @@ export class GuestMemory {
 
   alloc(size: number, align: number): number {
     if (size === 0) return align;
-    const ptr = this.realloc(0, 0, align, size);
+    const ptr = this.realloc(0, 0, align, size) >>> 0;
     if (this.u8.length !== this.size || this.size === 0) this.sync();
     if (ptr === 0 || (ptr & (align - 1)) !== 0 || ptr + size > this.size) {
       throw new GuestTrap(`cabi_realloc returned an unusable pointer ${ptr} for ${size} bytes`);
@@ -238,18 +305,22 @@ export class GuestMemory {
   }
 
   setU8(at: number, v: number): void {
+    at >>>= 0;
     this.check(at, 1);
     this.u8[at] = v;
   }
   setU16(at: number, v: number): void {
+    at >>>= 0;
     this.check(at, 2);
     this.view.setUint16(at, v, true);
   }
   setU32(at: number, v: number): void {
+    at >>>= 0;
     this.check(at, 4);
     this.view.setUint32(at, v, true);
   }
   setPair(at: number, ptr: number, len: number): void {
+    at >>>= 0;
     this.check(at, 8);
     this.view.setUint32(at, ptr, true);
     this.view.setUint32(at + 4, len, true);

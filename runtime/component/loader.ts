@@ -148,7 +148,8 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
         hooks = suspendingHooks(core, coreImports(core));
         suspending.set(sha256, hooks);
       }
-      factory = new FastComponentFactory(await module, hooks, opts.maxLoopIterations);
+      // Each hook call may lift at most the guest's own memory ceiling into host memory.
+      factory = new FastComponentFactory(await module, hooks, opts.maxLoopIterations, maxPages * WASM_PAGE);
     } catch (err) {
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }

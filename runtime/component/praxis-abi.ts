@@ -28,6 +28,7 @@ function liftHeaderHooks(mem: GuestMemory, at: number): HeaderHooks {
 
 /** `result<filter-info, string>` (32 bytes): tag @0, filter-info (28 bytes) or string @4. */
 export function liftConfigureResult(mem: GuestMemory, ptr: number): ConfigureResult {
+  ptr >>>= 0; // the export's i32 result arrives signed
   const tag = mem.u8At(ptr);
   if (tag === 0) {
     return {
@@ -54,6 +55,7 @@ function liftMutations(mem: GuestMemory, at: number): Mutations {
 }
 
 export function liftAction(mem: GuestMemory, ptr: number): Action {
+  ptr >>>= 0; // the export's i32 result arrives signed
   const tag = mem.u8At(ptr);
   switch (tag) {
     case 0: {
