@@ -66,6 +66,10 @@ function crossCheck(c: GatewayConfig): string[] {
     if (p.pool?.min !== undefined && p.pool.max !== undefined && p.pool.min > p.pool.max) {
       problems.push(`plugins.${name}.pool.min: must not exceed pool.max (${p.pool.max})`);
     }
+    const ej = p.ejection;
+    if (ej?.baseMs !== undefined && ej.maxMs !== undefined && ej.baseMs > ej.maxMs) {
+      problems.push(`plugins.${name}.ejection.baseMs: must not exceed ejection.maxMs (${ej.maxMs})`);
+    }
   }
   return problems;
 }

@@ -19,6 +19,11 @@ export interface PluginConfig {
   subrequests?: { timeoutMs?: number; maxResponseBytes?: number; maxInFlight?: number };
   /** Which binding runs the component: `auto` (default) takes the fast path when it can. */
   binding?: 'auto' | 'fast' | 'jco';
+  /**
+   * Outlier ejection: `failures` guest failures within `windowMs` take the plugin out of service
+   * for `baseMs`, doubling per ejection up to `maxMs` (defaults 5, 10000, 5000, 300000; on).
+   */
+  ejection?: { enabled?: boolean; failures?: number; windowMs?: number; baseMs?: number; maxMs?: number };
 }
 
 export interface UpstreamConfig {

@@ -122,7 +122,8 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
     return 499;
   }
   if (err instanceof FilterFailure) {
-    sendJsonError(res, err.status, err.type, err.message, { plugin: err.plugin, hook: err.hook });
+    const retry: Record<string, string> = err.retryAfterS !== undefined ? { 'retry-after': String(err.retryAfterS) } : {};
+    sendJsonError(res, err.status, err.type, err.message, { plugin: err.plugin, hook: err.hook }, retry);
     return err.status;
   }
   if (err instanceof BodyTooLarge) {

@@ -5,6 +5,7 @@ import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
+import { DEFAULT_EJECTION, Ejection } from '../pool/ejection.ts';
 import { DEFAULT_POOL_LIMITS, PluginPool } from '../pool/plugin-pool.ts';
 
 export class PluginLoadError extends Error {
@@ -45,7 +46,8 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
       ...(cacheDir ? { cacheDir } : {}),
     });
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
-    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log));
+    const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
+    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log), ejection);
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
     if (loaded.unboundedLoops) log.warn({ path }, `no loop budget for this plugin: ${loaded.unboundedLoops}; a hook stuck in a loop would stall the gateway`);
     return {

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './fast-metrics.ts';
+import type { FailureKind } from '../pool/ejection.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -32,7 +33,7 @@ export class Metrics {
     this.requests = new FastCounter(r, 'praxis_requests_total', 'Client requests answered, by route and status');
     this.requestSeconds = new FastHistogram(r, 'praxis_request_duration_seconds', 'Client request duration', LATENCY_BUCKETS);
     this.hookSeconds = new FastHistogram(r, 'praxis_filter_hook_duration_seconds', 'Time in one filter hook, pool wait and sub-requests included', HOOK_BUCKETS);
-    this.failures = new Counter({ name: 'praxis_filter_failures_total', help: 'Hooks that trapped, broke a limit or found no free instance', labelNames: ['plugin', 'hook', 'kind'], registers });
+    this.failures = new Counter({ name: 'praxis_filter_failures_total', help: 'Hooks that failed, by kind: trap, cpu-budget, memory, invalid-action, pool_exhausted', labelNames: ['plugin', 'hook', 'kind'], registers });
     this.subrequests = new FastCounter(r, 'praxis_subrequests_total', 'Sub-requests made by filters, by outcome');
     this.subrequestSeconds = new FastHistogram(r, 'praxis_subrequest_duration_seconds', 'Sub-request duration', LATENCY_BUCKETS);
     if (sources) {
@@ -56,6 +57,20 @@ export class Metrics {
         collect() {
           this.reset();
           for (const s of sources.poolStats()) this.inc({ plugin: s.plugin }, s.destroyed);
+        },
+      });
+      new Counter({
+        name: 'praxis_plugin_ejections_total', help: 'Times a plugin was ejected for failing repeatedly', labelNames: ['plugin'], registers,
+        collect() {
+          this.reset();
+          for (const s of sources.poolStats()) this.inc({ plugin: s.plugin }, s.ejection.ejections);
+        },
+      });
+      new Gauge({
+        name: 'praxis_plugin_ejected', help: '1 while a plugin is ejected (its hooks are not called), else 0', labelNames: ['plugin'], registers,
+        collect() {
+          this.reset();
+          for (const s of sources.poolStats()) this.set({ plugin: s.plugin }, s.ejection.ejected ? 1 : 0);
         },
       });
     }
@@ -82,7 +97,7 @@ export class Metrics {
     series.observe(seconds);
   }
 
-  failure(plugin: string, hook: string, kind: 'trap' | 'pool_exhausted'): void {
+  failure(plugin: string, hook: string, kind: FailureKind | 'pool_exhausted'): void {
     this.failures.inc({ plugin, hook, kind });
   }
 

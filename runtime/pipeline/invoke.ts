@@ -1,9 +1,11 @@
 /**
- * Runs one hook of one filter for one request: lend an instance, call, time it, give it back;
- * then apply the plugin's failure mode to whatever went wrong.
+ * Runs one hook of one filter for one request: skip it while the plugin is ejected, lend an
+ * instance, call, time it, give it back; then count the failure towards ejection and apply the
+ * plugin's failure mode to whatever went wrong.
  */
 import { GuestTrap } from '../component/errors.ts';
 import type { Action, FilterInstance, HostCalls } from '../component/types.ts';
+import type { FailureKind } from '../pool/ejection.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
@@ -17,14 +19,17 @@ export class FilterFailure extends Error {
   readonly status: number;
   readonly plugin: string;
   readonly hook: HookName;
-  readonly type: 'filter_failed' | 'pool_exhausted';
-  constructor(status: number, type: FilterFailure['type'], plugin: string, hook: HookName, message: string) {
+  readonly type: 'filter_failed' | 'pool_exhausted' | 'plugin_ejected';
+  /** Seconds the client should wait before trying again (sent as `Retry-After`), when known. */
+  readonly retryAfterS: number | undefined;
+  constructor(status: number, type: FilterFailure['type'], plugin: string, hook: HookName, message: string, retryAfterS?: number) {
     super(message);
     this.name = 'FilterFailure';
     this.status = status;
     this.type = type;
     this.plugin = plugin;
     this.hook = hook;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -53,6 +58,14 @@ function invalidHeaderIn(action: Action): string | undefined {
   return undefined;
 }
 
+/** A call's result was unusable, though the guest did not trap. */
+class InvalidAction extends Error {}
+
+function failureKind(err: unknown): FailureKind {
+  if (err instanceof GuestTrap) return err.kind;
+  return err instanceof InvalidAction ? 'invalid-action' : 'trap';
+}
+
 export class HookInvoker {
   private readonly bridge: SubrequestBridge;
   private readonly metrics: Metrics | undefined;
@@ -68,25 +81,45 @@ export class HookInvoker {
     hook: HookName,
     call: (instance: FilterInstance, host: HostCalls) => Promise<Action>,
   ): Promise<Action> {
+    const ejection = filter.pool.ejection;
+    // In service: one field read. Otherwise either this call is the probe, or the plugin is skipped.
+    let probe = false;
+    if (ejection.until !== 0) {
+      const waitMs = ejection.admit(Date.now());
+      if (waitMs > 0) return this.ejected(filter, hook, waitMs);
+      probe = true;
+      ctx.logger.info({ plugin: filter.name, hook }, `probing ejected plugin ${filter.name}`);
+    }
     const host = new FilterHost(filter, ctx, this.bridge, this.metrics);
     const started = performance.now();
     try {
       const action = await filter.pool.use((instance) => call(instance, host), ctx.controller.signal);
       if (ctx.controller.signal.aborted) throw new RequestCancelled();
       const invalid = invalidHeaderIn(action);
-      if (invalid) throw new Error(`the filter returned a header that cannot be sent: ${invalid}`);
+      if (invalid) throw new InvalidAction(`the filter returned a header that cannot be sent: ${invalid}`);
+      if (probe) ejection.probeSucceeded(Date.now());
       return action;
     } catch (err) {
-      if (err instanceof RequestCancelled) throw err;
+      if (err instanceof RequestCancelled) {
+        if (probe) ejection.probeAbandoned();
+        throw err;
+      }
       if (err instanceof PoolTimeoutError) {
+        if (probe) ejection.probeAbandoned();
         ctx.logger.warn({ plugin: filter.name, hook }, err.message);
         this.metrics?.failure(filter.name, hook, 'pool_exhausted');
         throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
       }
-      if (ctx.controller.signal.aborted) throw new RequestCancelled();
+      if (ctx.controller.signal.aborted) {
+        // What failed after the client went away (or the route timed out) says nothing about the plugin.
+        if (probe) ejection.probeAbandoned();
+        throw new RequestCancelled();
+      }
       const message = err instanceof Error ? err.message : String(err);
-      ctx.logger.error({ plugin: filter.name, hook, trap: err instanceof GuestTrap, failure: filter.failure }, `filter failed: ${message}`);
-      this.metrics?.failure(filter.name, hook, 'trap');
+      const kind = failureKind(err);
+      ctx.logger.error({ plugin: filter.name, hook, kind, trap: err instanceof GuestTrap, failure: filter.failure }, `filter failed: ${message}`);
+      this.metrics?.failure(filter.name, hook, kind);
+      ejection.failed(kind, Date.now(), probe);
       if (filter.failure === 'open') return CONTINUE;
       throw new FilterFailure(500, 'filter_failed', filter.name, hook, message);
     } finally {
@@ -94,5 +127,12 @@ export class HookInvoker {
       ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + ms;
       this.metrics?.hook(filter.name, hook, ms / 1000);
     }
+  }
+
+  /** The plugin is ejected: its hooks are not called; `open` skips it, `closed` answers 503. */
+  private ejected(filter: ChainFilter, hook: HookName, waitMs: number): Action {
+    if (filter.failure === 'open') return CONTINUE;
+    const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new FilterFailure(503, 'plugin_ejected', filter.name, hook, `plugin ${filter.name} is ejected after repeated failures; retry in ${retryAfterS} s`, retryAfterS);
   }
 }

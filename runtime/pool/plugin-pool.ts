@@ -6,6 +6,7 @@
 import genericPool from 'generic-pool';
 import type { Pool } from 'generic-pool';
 import type { ComponentFactory, FilterInfo, FilterInstance, HostCalls } from '../component/types.ts';
+import { Ejection, type EjectionState } from './ejection.ts';
 
 export interface PoolLimits {
   min: number;
@@ -43,11 +44,15 @@ export interface PoolStats {
   max: number;
   created: number;
   destroyed: number;
+  /** Whether the plugin is ejected for failing repeatedly (see ejection.ts). */
+  ejection: EjectionState;
 }
 
 export class PluginPool {
   readonly plugin: string;
   readonly info: FilterInfo;
+  /** The plugin's outlier-ejection state; the invoker consults it before lending an instance. */
+  readonly ejection: Ejection;
   private readonly pool: Pool<FilterInstance>;
   private readonly limits: PoolLimits;
   private created = 0;
@@ -59,9 +64,10 @@ export class PluginPool {
    */
   private readonly warm: FilterInstance[] = [];
 
-  private constructor(plugin: string, info: FilterInfo, pool: Pool<FilterInstance>, limits: PoolLimits) {
+  private constructor(plugin: string, info: FilterInfo, pool: Pool<FilterInstance>, limits: PoolLimits, ejection: Ejection) {
     this.plugin = plugin;
     this.info = info;
+    this.ejection = ejection;
     this.pool = pool;
     this.limits = limits;
   }
@@ -69,8 +75,12 @@ export class PluginPool {
   /**
    * Makes one instance up front and configures it, so a configure error fails the load with
    * the guest's own message (generic-pool would otherwise retry it forever in the background).
+   * `ejection` defaults to the default policy, unlogged.
    */
-  static async create(plugin: string, factory: ComponentFactory, config: string, limits: PoolLimits, configHost: HostCalls): Promise<PluginPool> {
+  static async create(
+    plugin: string, factory: ComponentFactory, config: string, limits: PoolLimits, configHost: HostCalls,
+    ejection: Ejection = new Ejection(plugin),
+  ): Promise<PluginPool> {
     const makeInstance = async (): Promise<{ instance: FilterInstance; info: FilterInfo }> => {
       const instance = await factory.instantiate();
       const result = await instance.configure(configHost, config);
@@ -97,7 +107,7 @@ export class PluginPool {
       },
       { min: limits.min, max: limits.max, acquireTimeoutMillis: limits.acquireTimeoutMs, autostart: true },
     );
-    self = new PluginPool(plugin, first.info, pool, limits);
+    self = new PluginPool(plugin, first.info, pool, limits, ejection);
     return self;
   }
 
@@ -171,6 +181,7 @@ export class PluginPool {
       max: this.pool.max,
       created: this.created,
       destroyed: this.destroyed,
+      ejection: this.ejection.state(),
     };
   }
 

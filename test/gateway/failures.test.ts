@@ -50,7 +50,8 @@ describe('traps', () => {
 
 describe('memory ceiling', () => {
   it('a guest that allocates past memoryLimitMb traps; the gateway keeps serving and RSS stays flat', async () => {
-    gw = await startTestGateway(oneRoute({ m: testkit({ allocIfHeader: 'x-alloc' }, { memoryLimitMb: 2 }) }, ['m'], { main: echo.url }));
+    // Seven failures in a row on purpose: past the default ejection threshold, so raised here.
+    gw = await startTestGateway(oneRoute({ m: testkit({ allocIfHeader: 'x-alloc' }, { memoryLimitMb: 2, ejection: { failures: 100 } }) }, ['m'], { main: echo.url }));
     // Warm up (one successful call, one trap) before measuring.
     expect((await get(`${gw.url}/warm`)).status).toBe(200);
     expect((await get(`${gw.url}/warm`, { 'x-alloc': '64' })).status).toBe(500);
