@@ -2,145 +2,83 @@
  * The general binding: jco transpiles the component into core modules plus JS glue (async
  * instantiation, JSPI for the sub-request imports and the hook exports). Correct for any
  * component of the praxis world, but its per-call glue is costly; see fast-binding.ts.
- * Transpiled output is cached on disk by the component's hash; compiled core modules are
- * cached in memory, each with the memory ceiling written in.
+ *
+ * The glue asks the host for its core modules and to instantiate them (`getCoreModule`,
+ * `instantiateCore`), so the host compiles each one itself: with the memory ceiling written in
+ * and with fuel (fuel.ts). Every core instance's fuel global is collected as it is made, and
+ * filled before every hook call: a guest spinning in any of its modules traps instead of
+ * stalling the gateway. A component whose modules cannot all carry fuel is refused unless trusted.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { transpile } from '@bytecodealliance/jco';
-import { GuestTrap } from './errors.ts';
+import { ComponentLoadError, GuestTrap } from './errors.ts';
+import { DEFAULT_FUEL } from './fast-binding.ts';
+import { FUEL_EXPORT, MAX_FUEL, withLoopFuel } from './fuel.ts';
+import { type GetCoreModule, type InstantiateCore, type Warn, loadGlue } from './jco-glue.ts';
+import { type CallState, type JcoFilter, type JcoFilterInfo, buildImports, fromAction, fromFilterInfo } from './jco-world.ts';
 import type {
-  Action, BodyMode, ComponentFactory, ConfigureResult, FilterInstance, HeaderList, HostCalls, LogLevel, Mutations,
-  RequestHead, RequestInfo, ResponseHead, Subrequest, SubrequestError, SubrequestResult,
+  Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead,
 } from './types.ts';
 import { type WasiContext, createWasiContext } from './wasi.ts';
 import { withMemoryCeiling } from './wasm-binary.ts';
 
-const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'];
-
-// ---- shapes of jco's JS values for the praxis world ----
-type JcoVariant<T extends string, V = undefined> = { tag: T; val: V };
-interface JcoMutations { setHeaders: HeaderList; removeHeaders: string[]; body?: Uint8Array; upstream?: string }
-type JcoAction =
-  | JcoVariant<'continue', JcoMutations | undefined>
-  | JcoVariant<'reject', { status: number; headers: HeaderList; body?: Uint8Array }>
-  | JcoVariant<'release'>
-  | JcoVariant<'body-done'>;
-type JcoBodyMode = JcoVariant<'none'> | JcoVariant<'stream'> | JcoVariant<'stream-buffer', number>;
-/** jco lifts `flags` as an object of booleans, one per flag, camelCase. */
-interface JcoHeaderHooks { requestHeaders: boolean; responseHeaders: boolean }
-interface JcoFilterInfo { name: string; requestBody: JcoBodyMode; responseBody: JcoBodyMode; headerHooks: JcoHeaderHooks }
-interface JcoFilter {
-  configure(config: string): JcoFilterInfo | Promise<JcoFilterInfo>;
-  onRequestHeaders(info: RequestInfo, head: RequestHead): JcoAction | Promise<JcoAction>;
-  onRequestBody(info: RequestInfo, chunk: Uint8Array, eos: boolean): JcoAction | Promise<JcoAction>;
-  onResponseHeaders(info: RequestInfo, head: ResponseHead): JcoAction | Promise<JcoAction>;
-  onResponseBody(info: RequestInfo, chunk: Uint8Array, eos: boolean): JcoAction | Promise<JcoAction>;
-}
-type JcoSubrequestError = { tag: SubrequestError['tag']; val?: string };
-type GetCoreModule = (name: string) => Promise<WebAssembly.Module>;
-interface JcoModule {
-  instantiate(
-    getCoreModule: GetCoreModule,
-    imports: Record<string, unknown>,
-    instantiateCore: (module: WebAssembly.Module, imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>,
-  ): Promise<Record<string, unknown>>;
+export interface JcoOptions {
+  /** Fuel one hook call (and the start-up of one instance) may burn; default: the fast binding's. */
+  fuelBudget?: number;
+  /** Run core modules that cannot be instrumented, without a CPU budget (default false: refuse them). */
+  trusted?: boolean;
+  /** Where cache notices go (default: a process warning). */
+  warn?: Warn;
 }
 
-/** jco's import functions return the ok value of a result and throw `{ payload }` for its error. */
-class ResultError extends Error {
-  readonly payload: unknown;
-  constructor(payload: unknown) {
-    super('subrequest error');
-    this.payload = payload;
+export interface JcoComponentFactory extends ComponentFactory {
+  /** Why some of the guest's code runs without fuel (only ever set for a trusted component). */
+  readonly unboundedLoops?: string;
+}
+
+/** The fuel globals of one instance's core instances, and the budget each is filled with. */
+class Fuel {
+  readonly globals: WebAssembly.Global[] = [];
+  readonly budget: number;
+  constructor(budget: number) {
+    this.budget = budget;
   }
-}
-
-function toJcoError(e: SubrequestError): JcoSubrequestError {
-  return 'reason' in e ? { tag: e.tag, val: e.reason } : { tag: e.tag };
-}
-
-function toJcoResult(r: SubrequestResult): JcoVariant<'ok', unknown> | JcoVariant<'err', JcoSubrequestError> {
-  return r.ok ? { tag: 'ok', val: r.value } : { tag: 'err', val: toJcoError(r.error) };
-}
-
-function fromBodyMode(m: JcoBodyMode): BodyMode {
-  return m.tag === 'stream-buffer' ? { tag: 'stream-buffer', maxBytes: m.val } : { tag: m.tag };
-}
-
-function fromMutations(m: JcoMutations): Mutations {
-  const out: Mutations = { setHeaders: m.setHeaders, removeHeaders: m.removeHeaders };
-  if (m.body !== undefined) out.body = m.body;
-  if (m.upstream !== undefined) out.upstream = m.upstream;
-  return out;
-}
-
-function fromAction(a: JcoAction): Action {
-  switch (a.tag) {
-    case 'continue': return a.val === undefined ? { tag: 'continue' } : { tag: 'continue', mutations: fromMutations(a.val) };
-    case 'reject': {
-      const { status, headers, body } = a.val;
-      return { tag: 'reject', rejection: body === undefined ? { status, headers } : { status, headers, body } };
-    }
-    default: return { tag: a.tag };
+  /** Watches a new core instance: its fuel global is collected and filled at once, bounding whatever the glue runs in it next. */
+  adopt(instance: WebAssembly.Instance): void {
+    const g = instance.exports[FUEL_EXPORT];
+    if (!(g instanceof WebAssembly.Global)) return;
+    g.value = this.budget;
+    this.globals.push(g);
   }
-}
-
-function toJcoSubrequestInput(req: { method: string; url: string; headers: HeaderList; body?: Uint8Array; timeoutMs?: number }): Subrequest {
-  const out: Subrequest = { method: req.method, url: req.url, headers: req.headers };
-  if (req.body !== undefined) out.body = req.body;
-  if (req.timeoutMs !== undefined) out.timeoutMs = req.timeoutMs;
-  return out;
-}
-
-interface CallState { host: HostCalls | undefined }
-
-function hostOf(state: CallState): HostCalls {
-  if (!state.host) throw new Error('host call outside of a hook');
-  return state.host;
-}
-
-function buildImports(state: CallState): Record<string, unknown> {
-  return {
-    'praxis:filter/http-client': {
-      httpSubrequest: async (req: Subrequest) => {
-        const r = await hostOf(state).httpSubrequest(toJcoSubrequestInput(req));
-        if (r.ok) return r.value;
-        throw new ResultError(toJcoError(r.error));
-      },
-      httpSubrequestAll: async (reqs: Subrequest[]) =>
-        (await hostOf(state).httpSubrequestAll(reqs.map(toJcoSubrequestInput))).map(toJcoResult),
-    },
-    'praxis:filter/context': {
-      get: (key: string) => hostOf(state).contextGet(key),
-      set: (key: string, value: Uint8Array) => hostOf(state).contextSet(key, value),
-    },
-    'praxis:filter/log': { log: (level: LogLevel, msg: string) => hostOf(state).log(level, msg) },
-    'praxis:filter/types': {},
-  };
+  fill(): void {
+    for (const g of this.globals) g.value = this.budget;
+  }
+  /** A fuel trap leaves its global below zero; no other trap does. */
+  ranOut(): boolean {
+    return this.globals.some((g) => (g.value as number) < 0);
+  }
 }
 
 class JcoFilterInstance implements FilterInstance {
   private readonly filter: JcoFilter;
   private readonly state: CallState;
   private readonly memories: () => number;
+  private readonly fuel: Fuel;
   private readonly wasi: WasiContext | undefined;
   private busy = false;
   private broken = false;
 
-  constructor(filter: JcoFilter, state: CallState, memories: () => number, wasi?: WasiContext) {
+  constructor(filter: JcoFilter, state: CallState, memories: () => number, fuel: Fuel, wasi?: WasiContext) {
     this.filter = filter;
     this.state = state;
     this.memories = memories;
+    this.fuel = fuel;
     this.wasi = wasi;
   }
 
-  /** Marks the start of a hook call: host calls (and WASI stdout/stderr) act for `host`. */
+  /** Marks the start of a hook call: host calls (and WASI stdout/stderr) act for `host`; fuel is full. */
   private enter(host: HostCalls): void {
     this.busy = true;
     this.state.host = host;
+    this.fuel.fill();
     this.wasi?.begin((level, msg) => host.log(level, msg));
   }
 
@@ -162,6 +100,7 @@ class JcoFilterInstance implements FilterInstance {
       return await call();
     } catch (err) {
       this.broken = true;
+      if (this.fuel.ranOut()) throw new GuestTrap(`${hook} ran past its CPU budget (${this.fuel.budget} fuel) and was stopped`, { cause: err, kind: 'cpu-budget' });
       throw new GuestTrap(`${hook} trapped: ${(err as Error).message}`, { cause: err });
     } finally {
       this.leave();
@@ -178,15 +117,7 @@ class JcoFilterInstance implements FilterInstance {
         if (err && typeof err === 'object' && 'payload' in err && typeof err.payload === 'string') return { ok: false, error: err.payload };
         throw err;
       }
-      return {
-        ok: true,
-        value: {
-          name: info.name,
-          requestBody: fromBodyMode(info.requestBody),
-          responseBody: fromBodyMode(info.responseBody),
-          headerHooks: { requestHeaders: info.headerHooks.requestHeaders, responseHeaders: info.headerHooks.responseHeaders },
-        },
-      };
+      return { ok: true, value: fromFilterInfo(info) };
     });
   }
 
@@ -204,68 +135,76 @@ class JcoFilterInstance implements FilterInstance {
   }
 }
 
-/** Transpiles (or reuses the cached transpile of) a component; returns the glue's directory. */
-async function transpiled(component: Uint8Array, hash: string, cacheDir: string): Promise<string> {
-  const dir = join(cacheDir, `jco-${hash}`);
-  if (existsSync(join(dir, 'plugin.js'))) return dir;
-  const out = await transpile(component, {
-    name: 'plugin',
-    instantiation: 'async',
-    asyncMode: 'jspi',
-    asyncImports: ['praxis:filter/http-client@0.1.0#http-subrequest', 'praxis:filter/http-client@0.1.0#http-subrequest-all'],
-    asyncExports: HOOKS.map((h) => `praxis:filter/filter@0.1.0#${h}`),
-    noTypescript: true,
-    quiet: true,
-  });
-  // Write into a fresh folder, then rename: a concurrent loader never sees half the files.
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  await mkdir(tmp, { recursive: true });
-  await writeFile(join(tmp, 'package.json'), '{"type":"module"}\n');
-  for (const [name, bytes] of Object.entries(out.files)) {
-    if (!name.endsWith('.js') && !name.endsWith('.wasm')) continue;
-    await mkdir(dirname(join(tmp, name)), { recursive: true });
-    await writeFile(join(tmp, name), bytes);
+/**
+ * Validates, fuels and compiles every core module of the component up front (a component that
+ * cannot be run with fuel is refused at load, not at its first instance).
+ */
+async function compileCores(cores: Map<string, Uint8Array>, maxPages: number, budget: number, trusted: boolean): Promise<{ modules: Map<string, WebAssembly.Module>; unfueled: string[] }> {
+  const modules = new Map<string, WebAssembly.Module>();
+  const unfueled: string[] = [];
+  for (const [name, bytes] of cores) {
+    // Validate before the instrumenter reads it: it trusts the sizes a valid module declares.
+    if (!WebAssembly.validate(bytes as BufferSource)) throw new ComponentLoadError('invalid-module', `the component's core module ${name} is not valid WebAssembly`);
+    // The start budget is the global's initial value: a core start function runs before the host can set it.
+    const fuel = withLoopFuel(bytes, { startFuel: budget });
+    if (!fuel.instrumented) {
+      if (!trusted) throw new ComponentLoadError('uninstrumentable', `the component's core module ${name} cannot be given a CPU budget (${fuel.why}); only a plugin marked trusted may run without one`);
+      unfueled.push(`${name}: ${fuel.why}`);
+    }
+    try {
+      modules.set(name, await WebAssembly.compile(withMemoryCeiling(fuel.module, maxPages) as BufferSource));
+    } catch (err) {
+      throw new ComponentLoadError('malformed', `the component's core module ${name} does not compile: ${(err as Error).message}`);
+    }
   }
-  try {
-    await rename(tmp, dir);
-  } catch {
-    // Another loader won the race; its copy is identical.
-  }
-  return dir;
+  return { modules, unfueled };
+}
+
+function processWarning(msg: string): void {
+  process.emitWarning(msg, { code: 'PRAXIS_JCO_GLUE' });
 }
 
 /**
+ * `cacheDir`: where transpiled glue is cached (undefined: glue-cache.ts's private default).
  * `wasi`: the component imports WASI; each instance gets its own restricted WASI (wasi.ts)
  * merged into its imports, its stdout/stderr going to the log of the hook call in flight.
  */
-export async function createJcoFactory(component: Uint8Array, hash: string, cacheDir: string, maxPages: number, wasi = false): Promise<ComponentFactory> {
-  const dir = await transpiled(component, hash, cacheDir);
-  const glue = (await import(pathToFileURL(join(dir, 'plugin.js')).href)) as JcoModule;
-  const modules = new Map<string, Promise<WebAssembly.Module>>();
-  const getCoreModule: GetCoreModule = (name) => {
-    let m = modules.get(name);
-    if (!m) {
-      m = readFile(join(dir, name)).then((bytes) => WebAssembly.compile(withMemoryCeiling(bytes, maxPages) as BufferSource));
-      modules.set(name, m);
-    }
+export async function createJcoFactory(
+  component: Uint8Array, hash: string, cacheDir: string | undefined, maxPages: number, wasi = false, opts: JcoOptions = {},
+): Promise<JcoComponentFactory> {
+  const budget = Math.max(0, Math.min(opts.fuelBudget ?? DEFAULT_FUEL, MAX_FUEL));
+  const glue = await loadGlue(component, hash, cacheDir, opts.warn ?? processWarning);
+  const { modules, unfueled } = await compileCores(glue.cores, maxPages, budget, opts.trusted ?? false);
+  const getCoreModule: GetCoreModule = async (name) => {
+    const m = modules.get(name);
+    if (!m) throw new Error(`jco's glue asked for a core module it did not emit: ${name}`);
     return m;
   };
   return {
     binding: 'jco',
+    ...(unfueled.length ? { unboundedLoops: `core modules without fuel (trusted): ${unfueled.join('; ')}` } : {}),
     async instantiate(): Promise<FilterInstance> {
       const state: CallState = { host: undefined };
       const memories: WebAssembly.Memory[] = [];
-      // Watch the core instances jco makes, to report the guest's memory size.
-      const instantiateCore = async (module: WebAssembly.Module, imports: WebAssembly.Imports) => {
+      const fuel = new Fuel(budget);
+      // Watch the core instances jco makes: their memories (the guest's size) and fuel globals.
+      const instantiateCore: InstantiateCore = async (module, imports) => {
         const instance = await WebAssembly.instantiate(module, imports);
         for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+        fuel.adopt(instance);
         return instance;
       };
       const ctx = wasi ? createWasiContext() : undefined;
       const imports = ctx ? { ...ctx.imports, ...buildImports(state) } : buildImports(state);
-      const exports = await glue.instantiate(getCoreModule, imports, instantiateCore);
+      let exports: Record<string, unknown>;
+      try {
+        exports = await glue.module.instantiate(getCoreModule, imports, instantiateCore);
+      } catch (err) {
+        if (fuel.ranOut()) throw new GuestTrap(`the component's start-up ran past its CPU budget (${budget} fuel) and was stopped`, { cause: err, kind: 'cpu-budget' });
+        throw err;
+      }
       const filter = (exports['praxis:filter/filter@0.1.0'] ?? exports.filter) as JcoFilter;
-      return new JcoFilterInstance(filter, state, () => memories.reduce((n, m) => n + m.buffer.byteLength, 0), ctx);
+      return new JcoFilterInstance(filter, state, () => memories.reduce((n, m) => n + m.buffer.byteLength, 0), fuel, ctx);
     },
   };
 }

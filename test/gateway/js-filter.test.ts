@@ -13,7 +13,11 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   upstream = await startEchoUpstream();
-  gw = await startTestGateway(oneRoute({ jsf: { path: fixturePath('js-filter'), config: { name: 'js-filter' } } }, ['jsf'], { echo: upstream.url }));
+  // The jco path runs with fuel too. The StarlingMonkey engine burns about 0.6 billion fuel in
+  // one of these hooks (about 0.15 billion in configure): a fixed budget above that, independent
+  // of the machine's calibration.
+  const jsf = { path: fixturePath('js-filter'), config: { name: 'js-filter' }, maxLoopIterations: 2_000_000_000 };
+  gw = await startTestGateway(oneRoute({ jsf }, ['jsf'], { echo: upstream.url }));
 }, 60_000);
 
 afterAll(async () => {
