@@ -23,6 +23,8 @@ import { withMemoryCeiling } from './wasm-binary.ts';
 export interface JcoOptions {
   /** Fuel one hook call (and the start-up of one instance) may burn; default: the fast binding's. */
   fuelBudget?: number;
+  /** How errors name the budget (default `<fuelBudget> fuel units`, as the fast binding says it). */
+  budgetLabel?: string;
   /** Run core modules that cannot be instrumented, without a CPU budget (default false: refuse them). */
   trusted?: boolean;
   /** Where cache notices go (default: a process warning). */
@@ -38,8 +40,10 @@ export interface JcoComponentFactory extends ComponentFactory {
 class Fuel {
   readonly globals: WebAssembly.Global[] = [];
   readonly budget: number;
-  constructor(budget: number) {
+  readonly label: string;
+  constructor(budget: number, label: string) {
     this.budget = budget;
+    this.label = label;
   }
   /** Watches a new core instance: its fuel global is collected and filled at once, bounding whatever the glue runs in it next. */
   adopt(instance: WebAssembly.Instance): void {
@@ -100,7 +104,7 @@ class JcoFilterInstance implements FilterInstance {
       return await call();
     } catch (err) {
       this.broken = true;
-      if (this.fuel.ranOut()) throw new GuestTrap(`${hook} ran past its CPU budget (${this.fuel.budget} fuel) and was stopped`, { cause: err, kind: 'cpu-budget' });
+      if (this.fuel.ranOut()) throw new GuestTrap(`${hook} ran past its CPU budget (${this.fuel.label}) and was stopped`, { cause: err, kind: 'cpu-budget' });
       throw new GuestTrap(`${hook} trapped: ${(err as Error).message}`, { cause: err });
     } finally {
       this.leave();
@@ -186,7 +190,7 @@ export async function createJcoFactory(
     async instantiate(): Promise<FilterInstance> {
       const state: CallState = { host: undefined };
       const memories: WebAssembly.Memory[] = [];
-      const fuel = new Fuel(budget);
+      const fuel = new Fuel(budget, opts.budgetLabel ?? `${budget} fuel units`);
       // Watch the core instances jco makes: their memories (the guest's size) and fuel globals.
       const instantiateCore: InstantiateCore = async (module, imports) => {
         const instance = await WebAssembly.instantiate(module, imports);
@@ -200,7 +204,7 @@ export async function createJcoFactory(
       try {
         exports = await glue.module.instantiate(getCoreModule, imports, instantiateCore);
       } catch (err) {
-        if (fuel.ranOut()) throw new GuestTrap(`the component's start-up ran past its CPU budget (${budget} fuel) and was stopped`, { cause: err, kind: 'cpu-budget' });
+        if (fuel.ranOut()) throw new GuestTrap(`the component's start-up ran past its CPU budget (${fuel.label}) and was stopped`, { cause: err, kind: 'cpu-budget' });
         throw err;
       }
       const filter = (exports['praxis:filter/filter@0.1.0'] ?? exports.filter) as JcoFilter;

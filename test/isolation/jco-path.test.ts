@@ -56,14 +56,14 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
 describe('fuel on the jco path', () => {
   it('a hook spinning forever traps as cpu-budget; the instance is then broken, a fresh one works', async () => {
     const bytes = await hostileComponent({ requestHeaders: '(loop $l (br $l))' });
-    const loaded = await loadComponent(bytes, { binding: 'jco', cacheDir: freshCacheDir() });
+    const loaded = await loadComponent(bytes, { binding: 'jco', cacheDir: freshCacheDir(), maxLoopIterations: 1_000_000 });
     expect(loaded.factory.binding).toBe('jco');
     expect(loaded.unboundedLoops).toBeUndefined();
     const inst = await configured(await loaded.factory.instantiate());
     const err = await failure(inst.onRequestHeaders(host, info, head));
     expect(err).toBeInstanceOf(GuestTrap);
     expect((err as GuestTrap).kind).toBe('cpu-budget');
-    expect((err as GuestTrap).message).toMatch(/on-request-headers ran past its CPU budget/);
+    expect((err as GuestTrap).message).toMatch(/^on-request-headers ran past its CPU budget \(1000000 fuel units\)/);
     expect(await failure(inst.onResponseHeaders(host, info, { status: 200, headers: [] }))).toBeInstanceOf(GuestTrap);
     const fresh = await configured(await loaded.factory.instantiate());
     expect(await fresh.onResponseHeaders(host, info, { status: 200, headers: [] })).toEqual({ tag: 'continue' });
