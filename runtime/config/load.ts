@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { parseEntry } from '../subrequest/allow-list.ts';
 import type { GatewayConfig } from './types.ts';
 
 const schema = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as object;
@@ -65,6 +66,12 @@ function crossCheck(c: GatewayConfig): string[] {
   for (const [name, p] of Object.entries(c.plugins ?? {})) {
     if (p.pool?.min !== undefined && p.pool.max !== undefined && p.pool.min > p.pool.max) {
       problems.push(`plugins.${name}.pool.min: must not exceed pool.max (${p.pool.max})`);
+    }
+    if (Array.isArray(p.allowedHosts)) {
+      p.allowedHosts.forEach((entry, i) => {
+        const parsed = typeof entry === 'string' ? parseEntry(entry) : undefined;
+        if (parsed?.ok === false) problems.push(`plugins.${name}.allowedHosts[${i}]: ${parsed.problem} in ${JSON.stringify(entry)}`);
+      });
     }
     const ej = p.ejection;
     if (ej?.baseMs !== undefined && ej.maxMs !== undefined && ej.baseMs > ej.maxMs) {

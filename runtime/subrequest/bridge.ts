@@ -2,9 +2,12 @@
  * The host side of `http-subrequest`: checks a guest's request against the plugin's policy,
  * runs it on one shared undici Agent under the bounds, and never rejects.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { HeaderList, Subrequest, SubrequestError, SubrequestResult } from '../component/types.ts';
+import { addressDenial, systemResolver } from './address-guard.ts';
+import { OutboundAgents } from './agents.ts';
+import { compileAllowList } from './allow-list.ts';
 import { classifyError } from './errors.ts';
 import { outgoingHeaders, responseHeaderList } from './identity.ts';
 import { acquireBoth, KeyedLimiter, Semaphore } from './limits.ts';
@@ -40,7 +43,7 @@ function flatHeaders(headers: HeaderList): string[] {
 export class SubrequestBridge {
   readonly #options: SubrequestBridgeOptions;
   readonly #logger: Logger;
-  readonly #agent: Agent;
+  readonly #agents: OutboundAgents;
   readonly #global: Semaphore;
   readonly #perPlugin = new KeyedLimiter();
   #closed = false;
@@ -49,7 +52,11 @@ export class SubrequestBridge {
     this.#options = resolveOptions(options);
     this.#logger = this.#options.logger;
     this.#global = new Semaphore(this.#options.maxInFlight);
-    this.#agent = new Agent(agentOptions(this.#options));
+    this.#agents = new OutboundAgents({
+      agent: agentOptions(this.#options),
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      resolve: this.#options.resolveHost ?? systemResolver,
+    });
   }
 
   /** True when the global cap is full: the gateway answers new client requests 429. */
@@ -63,7 +70,7 @@ export class SubrequestBridge {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#agent.close();
+    await this.#agents.close();
   }
 
   /** Runs all concurrently under the same bounds; results in input order. */
@@ -126,8 +133,22 @@ export class SubrequestBridge {
     const failure = (err: unknown, phase: 'head' | 'body'): SubrequestResult => {
       if (parent.signal.aborted) return fail({ tag: 'cancelled' });
       if (timer.signal.aborted) return fail({ tag: 'timeout' });
+      const denial = addressDenial(err);
+      if (denial !== undefined) {
+        try {
+          this.#logger.warn(
+            { requestId: parent.requestId, plugin: policy.plugin, host: denial.host, address: denial.address, category: denial.category },
+            'subrequest address denied',
+          );
+        } catch {
+          // a broken log sink must not fail the guest's call
+        }
+        return fail({ tag: 'denied', reason: denial.message });
+      }
       return fail(classifyError(err, phase));
     };
+    // Every hop connects through the Agent of this plugin's address rules (address-guard.ts).
+    const agent = this.#agents.for(compileAllowList(policy.allowedHosts));
 
     let url = firstUrl;
     let hop: Hop = { method: req.method, headers: outgoingHeaders(req.headers, parent), body: req.body };
@@ -137,7 +158,7 @@ export class SubrequestBridge {
         let res: Dispatcher.ResponseData;
         try {
           tally.bytesOut += hop.body?.byteLength ?? 0;
-          res = await this.#agent.request({
+          res = await agent.request({
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: hop.method,

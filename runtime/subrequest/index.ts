@@ -16,3 +16,4 @@ export {
   responseHeaderList,
 } from './identity.ts';
 export { checkUrl, parseHostRule } from './policy.ts';
+export type { HostResolver } from './address-guard.ts';

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { SubrequestError } from '../component/types.ts';
+import type { HostResolver } from './address-guard.ts';
 import type { TraceContext } from './identity.ts';
 
 export interface SubrequestBridgeOptions {
@@ -19,12 +20,14 @@ export interface SubrequestBridgeOptions {
   minUsefulTimeoutMs: number;
   /** Redirects followed per sub-request (default 3); 0 hands 3xx responses back as they are. */
   maxRedirects: number;
+  /** Resolves a name at connect time (default: `dns.lookup`, all addresses); tests inject a fake DNS here. */
+  resolveHost?: HostResolver;
   logger: Logger;
 }
 
 export interface PluginSubrequestPolicy {
   plugin: string;
-  /** "host" (any port) or "host:port"; [] means no outbound at all. */
+  /** `host` (default port), `host:port`, `host:*`, an address or a CIDR range (`allow-list.ts`); [] means no outbound at all. */
   allowedHosts: string[];
   /** Per-plugin cap on in-flight sub-requests. */
   maxInFlight: number;

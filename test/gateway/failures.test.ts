@@ -82,7 +82,7 @@ describe('pool exhaustion', () => {
 
   it('a second request that cannot get an instance within acquireTimeoutMs gets 503 naming the plugin', async () => {
     gw = await startTestGateway(oneRoute({
-      busy: testkit({ subrequestUrlHeader: 'x-sub' }, { pool: { min: 1, max: 1, acquireTimeoutMs: 100 }, allowedHosts: ['127.0.0.1'] }),
+      busy: testkit({ subrequestUrlHeader: 'x-sub' }, { pool: { min: 1, max: 1, acquireTimeoutMs: 100 }, allowedHosts: ['127.0.0.1:*'] }),
     }, ['busy'], { main: echo.url }));
     const first = get(`${gw.url}/first`, { 'x-sub': `${slow.url}/wait` });
     const g = gw;
@@ -106,7 +106,7 @@ describe('sub-request through JSPI', () => {
     });
     try {
       gw = await startTestGateway(oneRoute({
-        s: testkit({ subrequestUrlHeader: 'x-sub' }, { allowedHosts: ['127.0.0.1'] }),
+        s: testkit({ subrequestUrlHeader: 'x-sub' }, { allowedHosts: ['127.0.0.1:*'] }),
       }, ['s'], { main: echo.url }));
       const r = await get(`${gw.url}/with-sub`, { 'x-sub': `${callee.url}/info`, 'x-request-id': 'client-rid-7' });
       expect(r.status).toBe(200);

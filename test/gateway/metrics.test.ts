@@ -26,7 +26,7 @@ describe('metrics', () => {
     const upstream = track(await startEchoUpstream());
     const callee = track(await startServer((_req, res) => { res.end('ok'); }));
     const config = oneRoute(
-      { tk: testkit({ name: 'tk', trapIfHeader: 'x-trap', subrequestUrlHeader: 'x-sub' }, { allowedHosts: ['127.0.0.1'], failure: 'closed' }) },
+      { tk: testkit({ name: 'tk', trapIfHeader: 'x-trap', subrequestUrlHeader: 'x-sub' }, { allowedHosts: ['127.0.0.1:*'], failure: 'closed' }) },
       ['tk'],
       { main: upstream.url },
     );

@@ -31,7 +31,7 @@ describe('praxis-wasm try', () => {
     servers.push(scanner);
     const chat = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'an attack plan' }] });
     const r = await runTry([pluginPath('guardrail'), '-c', JSON.stringify({ scannerUrl: `${scanner.url}/scan` }), '-X', 'POST', '--path', '/v1/chat/completions',
-      '-H', 'content-type: application/json', '-d', chat, '--allow-host', '127.0.0.1']);
+      '-H', 'content-type: application/json', '-d', chat, '--allow-host', '127.0.0.1:*']);
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(r.out) as TryReport;
     expect(report.binding).toBe('fast');

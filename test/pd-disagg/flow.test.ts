@@ -98,7 +98,7 @@ function config(prefill: string[], route: Partial<GatewayConfig['routes'][number
       pd: {
         path: pluginPath('pd-disagg'),
         config: { prefill, decodeUpstream: 'decode', timeoutMs: TIMEOUT_MS, maxBytes: 65536 },
-        allowedHosts: ['127.0.0.1'],
+        allowedHosts: ['127.0.0.1:*'],
       },
     },
     upstreams: { other: { endpoints: [other.url] }, decode: { endpoints: [decode.url] } },

@@ -20,6 +20,6 @@ describe('shared agent', () => {
   it('send after close is overloaded, not a rejection', async () => {
     const { bridge } = makeBridge();
     await bridge.close();
-    expect(await bridge.send(makeParent(), policy(['127.0.0.1']), get('http://127.0.0.1:1/'))).toEqual({ ok: false, error: { tag: 'overloaded' } });
+    expect(await bridge.send(makeParent(), policy(['127.0.0.1:*']), get('http://127.0.0.1:1/'))).toEqual({ ok: false, error: { tag: 'overloaded' } });
   });
 });

@@ -28,7 +28,7 @@ describe('error mapping', () => {
     const port = srv.port;
     await srv.close();
     const { bridge } = makeBridge();
-    const res = await bridge.send(makeParent(), policy(['127.0.0.1']), get(`http://127.0.0.1:${port}/`));
+    const res = await bridge.send(makeParent(), policy(['127.0.0.1:*']), get(`http://127.0.0.1:${port}/`));
     await bridge.close();
     expect(res.ok === false && res.error.tag).toBe('connect');
     expect(res.ok === false && res.error.tag === 'connect' && res.error.reason).toMatch(/ECONNREFUSED/);
@@ -37,7 +37,7 @@ describe('error mapping', () => {
   it('connection reset before a response -> connect(reason)', async () => {
     const raw = await rawServer((s) => s.once('data', () => s.resetAndDestroy()));
     const { bridge } = makeBridge();
-    const res = await bridge.send(makeParent(), policy(['127.0.0.1']), get(`http://127.0.0.1:${raw.port}/`));
+    const res = await bridge.send(makeParent(), policy(['127.0.0.1:*']), get(`http://127.0.0.1:${raw.port}/`));
     await bridge.close();
     await raw.close();
     expect(res.ok === false && res.error.tag).toBe('connect');
@@ -46,7 +46,7 @@ describe('error mapping', () => {
   it('a malformed response -> protocol(reason)', async () => {
     const raw = await rawServer((s) => s.once('data', () => s.end('HELLO THIS IS NOT HTTP\r\n\r\n')));
     const { bridge } = makeBridge();
-    const res = await bridge.send(makeParent(), policy(['127.0.0.1']), get(`http://127.0.0.1:${raw.port}/`));
+    const res = await bridge.send(makeParent(), policy(['127.0.0.1:*']), get(`http://127.0.0.1:${raw.port}/`));
     await bridge.close();
     await raw.close();
     expect(res.ok === false && res.error.tag).toBe('protocol');
@@ -60,7 +60,7 @@ describe('error mapping', () => {
       }),
     );
     const { bridge } = makeBridge();
-    const res = await bridge.send(makeParent(), policy(['127.0.0.1']), get(`http://127.0.0.1:${raw.port}/`));
+    const res = await bridge.send(makeParent(), policy(['127.0.0.1:*']), get(`http://127.0.0.1:${raw.port}/`));
     await bridge.close();
     await raw.close();
     expect(res.ok === false && res.error.tag).toBe('protocol');
@@ -95,7 +95,7 @@ describe('error mapping', () => {
       await new Promise((r) => setTimeout(r, 100));
       const { bridge } = makeBridge({ connectTimeoutMs: 200 });
       const t0 = performance.now();
-      const res = await bridge.send(makeParent(), policy(['127.0.0.1']), get(`http://127.0.0.1:${port}/`, { timeoutMs: 3000 }));
+      const res = await bridge.send(makeParent(), policy(['127.0.0.1:*']), get(`http://127.0.0.1:${port}/`, { timeoutMs: 3000 }));
       const ms = performance.now() - t0;
       await bridge.close();
       expect(res.ok === false && res.error.tag).toBe('connect');
