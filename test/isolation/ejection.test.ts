@@ -94,7 +94,7 @@ describe('ejection', () => {
     const slow = track(await startServer(async (_req, res) => { await held; res.end('late'); }));
     const { gw, seen } = await gatewayWith(testkit(
       { trapIfHeader: 'x-trap', subrequestUrlHeader: 'x-sub' },
-      { allowedHosts: ['127.0.0.1'], ejection: { failures: 2, baseMs: 300 } },
+      { allowedHosts: ['127.0.0.1:*'], ejection: { failures: 2, baseMs: 300 } },
     ));
     for (let i = 0; i < 2; i++) expect((await get(`${gw.url}/trap`, TRAP)).status).toBe(500);
     expect((await get(`${gw.url}/early`)).status).toBe(503);
@@ -142,7 +142,7 @@ describe('ejection', () => {
     const slow = track(await startServer(async (_req, res) => { await held; res.end('late'); }));
     const { gw } = await gatewayWith(testkit(
       { subrequestUrlHeader: 'x-sub' },
-      { allowedHosts: ['127.0.0.1'], pool: { min: 1, max: 1, acquireTimeoutMs: 100 }, ejection: { failures: 1, baseMs: 60_000 } },
+      { allowedHosts: ['127.0.0.1:*'], pool: { min: 1, max: 1, acquireTimeoutMs: 100 }, ejection: { failures: 1, baseMs: 60_000 } },
     ));
     const first = get(`${gw.url}/first`, { 'x-sub': `${slow.url}/hold` });
     await until(() => slow.seen.length > 0, 'the first request to hold the only instance');
