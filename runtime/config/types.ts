@@ -20,6 +20,18 @@ export interface PluginConfig {
   /** Which binding runs the component: `auto` (default) takes the fast path when it can. */
   binding?: 'auto' | 'fast' | 'jco';
   /**
+   * What the guest may make the host keep or write: context store per request (defaults 1 MiB,
+   * 256 keys) and log lines (4096 bytes each, 100 per call, 1000/s with bursts of 2000).
+   */
+  limits?: {
+    maxContextBytes?: number;
+    maxContextKeys?: number;
+    maxLogLineBytes?: number;
+    maxLogLinesPerCall?: number;
+    logLinesPerSecond?: number;
+    logBurst?: number;
+  };
+  /**
    * Outlier ejection: `failures` guest failures within `windowMs` take the plugin out of service
    * for `baseMs`, doubling per ejection up to `maxMs` (defaults 5, 10000, 5000, 300000; on).
    */

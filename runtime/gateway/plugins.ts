@@ -5,6 +5,7 @@ import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
+import { type GuestPolicy, configureLog, guestPolicy } from '../pipeline/guest-limits.ts';
 import { DEFAULT_EJECTION, Ejection } from '../pool/ejection.ts';
 import { DEFAULT_POOL_LIMITS, PluginPool } from '../pool/plugin-pool.ts';
 
@@ -18,14 +19,14 @@ export class PluginLoadError extends Error {
 }
 
 /** configure() runs outside any request: it may log, but not call out or use the store. */
-function configureHost(logger: Logger): HostCalls {
+function configureHost(logger: Logger, guest: GuestPolicy): HostCalls {
   const refuse = { ok: false as const, error: { tag: 'denied' as const, reason: 'no sub-requests during configure' } };
   return {
     httpSubrequest: async () => refuse,
     httpSubrequestAll: async (reqs) => reqs.map(() => refuse),
     contextGet: () => undefined,
     contextSet: () => {},
-    log: (level, msg) => logger[level]({ guest: true, phase: 'configure' }, msg),
+    log: configureLog(logger, guest),
   };
 }
 
@@ -47,11 +48,12 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     });
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
     const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
-    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log), ejection);
+    const guest = guestPolicy(cfg.limits);
+    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log, guest), ejection);
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
     if (loaded.unboundedLoops) log.warn({ path }, `no loop budget for this plugin: ${loaded.unboundedLoops}; a hook stuck in a loop would stall the gateway`);
     return {
-      name, pool, info: pool.info, failure: cfg.failure ?? 'closed',
+      name, pool, info: pool.info, failure: cfg.failure ?? 'closed', guest,
       subrequests: {
         plugin: name,
         allowedHosts: cfg.allowedHosts ?? [],

@@ -24,6 +24,8 @@ export class Metrics {
   private readonly failures: Counter<'plugin' | 'hook' | 'kind'>;
   private readonly subrequests: FastCounter;
   private readonly subrequestSeconds: FastHistogram;
+  private readonly guestLogDrops: FastCounter;
+  private readonly guestContextDrops: FastCounter;
   private readonly hookSeries = new Map<string, HistogramSeries>();
   private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
 
@@ -36,6 +38,8 @@ export class Metrics {
     this.failures = new Counter({ name: 'praxis_filter_failures_total', help: 'Hooks that failed, by kind: trap, cpu-budget, memory, invalid-action, pool_exhausted', labelNames: ['plugin', 'hook', 'kind'], registers });
     this.subrequests = new FastCounter(r, 'praxis_subrequests_total', 'Sub-requests made by filters, by outcome');
     this.subrequestSeconds = new FastHistogram(r, 'praxis_subrequest_duration_seconds', 'Sub-request duration', LATENCY_BUCKETS);
+    this.guestLogDrops = new FastCounter(r, 'praxis_guest_log_lines_dropped_total', 'Guest log lines dropped: over the per-call cap or the plugin\'s rate');
+    this.guestContextDrops = new FastCounter(r, 'praxis_guest_context_sets_dropped_total', 'context.set calls dropped: over the plugin\'s key, byte or key-length bound');
     if (sources) {
       new Gauge({
         name: 'praxis_subrequests_in_flight', help: 'Sub-requests in flight across all requests', registers,
@@ -99,6 +103,14 @@ export class Metrics {
 
   failure(plugin: string, hook: string, kind: FailureKind | 'pool_exhausted'): void {
     this.failures.inc({ plugin, hook, kind });
+  }
+
+  guestLogDropped(plugin: string): void {
+    this.guestLogDrops.with({ plugin }).inc();
+  }
+
+  guestContextDropped(plugin: string, reason: string): void {
+    this.guestContextDrops.with({ plugin, reason }).inc();
   }
 
   subrequest(plugin: string, outcome: string, seconds: number): void {

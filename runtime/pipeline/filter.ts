@@ -6,6 +6,8 @@ import type { FilterInfo, HostCalls, LogLevel, Subrequest, SubrequestResult } fr
 import type { Metrics } from '../observability/metrics.ts';
 import type { PluginPool } from '../pool/plugin-pool.ts';
 import type { ParentRequest, PluginSubrequestPolicy, SubrequestBridge } from '../subrequest/index.ts';
+import { type GuestPolicy, guestPolicy } from './guest-limits.ts';
+import { clipLine } from './guest-log.ts';
 import type { RequestContext } from './request-context.ts';
 
 export type FailureMode = 'open' | 'closed';
@@ -17,7 +19,16 @@ export interface ChainFilter {
   readonly info: FilterInfo;
   readonly failure: FailureMode;
   readonly subrequests: PluginSubrequestPolicy;
+  /**
+   * Bounds on the context store and log lines (guest-limits.ts), with the plugin's log rate.
+   * Gateways always set it; a filter assembled without one gets the defaults and shares one rate.
+   */
+  readonly guest?: GuestPolicy;
 }
+
+const UNCONFIGURED = guestPolicy();
+
+type HostFilter = Pick<ChainFilter, 'name' | 'subrequests' | 'guest'>;
 
 /**
  * The imports one hook call of `filter` sees, bound to the request `ctx`. One small object per
@@ -25,13 +36,17 @@ export interface ChainFilter {
  * made only when the guest actually calls out or logs, which most hooks never do.
  */
 export class FilterHost implements HostCalls {
-  private readonly filter: Pick<ChainFilter, 'name' | 'subrequests'>;
+  private readonly filter: HostFilter;
+  private readonly guest: GuestPolicy;
   private readonly ctx: RequestContext;
   private readonly bridge: SubrequestBridge;
   private readonly metrics: Metrics | undefined;
+  /** Log lines this hook call has asked for (the object lives for one call). */
+  private lines = 0;
 
-  constructor(filter: Pick<ChainFilter, 'name' | 'subrequests'>, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics) {
+  constructor(filter: HostFilter, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics) {
     this.filter = filter;
+    this.guest = filter.guest ?? UNCONFIGURED;
     this.ctx = ctx;
     this.bridge = bridge;
     this.metrics = metrics;
@@ -63,14 +78,37 @@ export class FilterHost implements HostCalls {
 
   /** The store is one per request; each plugin sees its own keys only. */
   contextGet(key: string): Uint8Array | undefined {
-    return this.ctx.store.get(`${this.filter.name}\u0000${key}`);
+    return this.ctx.store.get(this.filter.name, key);
   }
 
+  /**
+   * A set past the plugin's bounds is dropped: `set` returns nothing in the WIT, so the guest
+   * cannot be told; it is counted, and logged once per request.
+   */
   contextSet(key: string, value: Uint8Array): void {
-    this.ctx.store.set(`${this.filter.name}\u0000${key}`, value);
+    const { filter: { name }, guest } = this;
+    const { store } = this.ctx;
+    const refusal = store.set(name, key, value, guest.limits);
+    if (refusal === undefined) return;
+    this.metrics?.guestContextDropped(name, refusal);
+    if (store.firstRefusal(name)) {
+      const { maxContextBytes, maxContextKeys } = guest.limits;
+      this.ctx.logger.warn({ plugin: name, reason: refusal, valueBytes: value.byteLength, ...store.usage(name), maxContextBytes, maxContextKeys },
+        `context.set dropped (${refusal}); further drops in this request are counted, not logged`);
+    }
   }
 
+  /** Lines past the call's cap or the plugin's rate are dropped and counted; long lines are cut. */
   log(level: LogLevel, msg: string): void {
-    this.ctx.logger.child({ plugin: this.filter.name })[level]({ guest: true }, msg);
+    const { filter: { name }, guest } = this;
+    if (++this.lines > guest.limits.maxLogLinesPerCall || !guest.logRate.take()) {
+      this.metrics?.guestLogDropped(name);
+      if (guest.logRate.dropped()) {
+        const { maxLogLinesPerCall, logLinesPerSecond, logBurst } = guest.limits;
+        this.ctx.logger.warn({ plugin: name, maxLogLinesPerCall, logLinesPerSecond, logBurst }, 'guest log lines dropped: over the per-call cap or the plugin\'s rate');
+      }
+      return;
+    }
+    this.ctx.logger.child({ plugin: name })[level]({ guest: true }, clipLine(msg, guest.limits.maxLogLineBytes));
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { SubrequestRecord, TraceContext } from '../subrequest/index.ts';
+import { RequestStore } from './context-store.ts';
 
 export interface RequestContext {
   readonly id: string;
@@ -15,8 +16,8 @@ export interface RequestContext {
   readonly trace: TraceContext;
   readonly depth: number;
   readonly logger: Logger;
-  /** Request-scoped store, one namespace per plugin. */
-  readonly store: Map<string, Uint8Array>;
+  /** Request-scoped store, one bounded namespace per plugin; kept across attempts. */
+  readonly store: RequestStore;
   readonly subrequests: SubrequestRecord[];
   /** Milliseconds spent in each plugin's hooks. */
   readonly filterMs: Record<string, number>;
@@ -44,7 +45,7 @@ export function createRequestContext(init: {
       logger ??= init.logger.child({ requestId: init.id });
       return logger;
     },
-    store: new Map(),
+    store: new RequestStore(),
     subrequests: [],
     filterMs: {},
   };
