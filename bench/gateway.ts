@@ -15,6 +15,8 @@ import { pino } from 'pino';
 import type { GatewayConfig, RouteConfig } from '../runtime/config/types.ts';
 import { handleExchange } from '../runtime/gateway/exchange.ts';
 import { startGateway } from '../runtime/gateway/gateway.ts';
+import { DEFAULT_PATH_POLICY } from '../runtime/gateway/paths.ts';
+import { RouteTable } from '../runtime/gateway/routes.ts';
 import type { GatewayState } from '../runtime/gateway/state.ts';
 import { Upstreams } from '../runtime/gateway/upstreams.ts';
 import type { ChainFilter } from '../runtime/pipeline/filter.ts';
@@ -78,9 +80,9 @@ async function startJsGateway(upstream: string): Promise<{ url: string; close: (
   }
   const bridge = new SubrequestBridge({ logger });
   const upstreams = new Upstreams({ main: { endpoints: [upstream] } }, { connectTimeoutMs: 2000 });
-  const routes = [route([...NAMES])];
+  const routes = new RouteTable([route([...NAMES])], DEFAULT_PATH_POLICY);
   const state: GatewayState = {
-    logger, accessLog: logger.child({ log: 'access' }), routes,
+    logger, accessLog: logger.child({ log: 'access' }), routes, paths: DEFAULT_PATH_POLICY,
     pipelines: new Map([['main', new Pipeline(filters, new HookInvoker(bridge))]]), upstreams, bridge, maxDepth: 4,
   };
   const server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {

@@ -15,8 +15,8 @@ import { type RequestContext, createRequestContext } from '../pipeline/request-c
 import { DEPTH_HEADER, parseTraceparent, responseHeaderList, startTrace, stripHopByHop } from '../subrequest/index.ts';
 import { attempt } from './attempt.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
-import { discard, sendJsonError } from './responses.ts';
-import { matchRoute } from './routes.ts';
+import { normaliseTarget } from './paths.ts';
+import { discard, sendError } from './responses.ts';
 import { sendResponse } from './response-phase.ts';
 
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -62,7 +62,9 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const started = performance.now();
   const headers = fromRawHeaders(req.rawHeaders);
   const id = requestIdOf(getHeader(headers, 'x-request-id'));
-  const path = req.url ?? '/';
+  const target = req.url ?? '/';
+  // What the access log shows: the normalised path once there is one, the raw target before.
+  let path = target;
   // A negative (or unparsable) depth from outside counts as 0: it must not buy a loop extra levels.
   const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
   const log = (status: number, extra: Record<string, unknown>) => {
@@ -72,17 +74,24 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   };
 
   if (depth > gw.maxDepth) {
-    sendJsonError(res, 508, 'loop_detected', `call depth ${depth} exceeds the maximum of ${gw.maxDepth}`);
-    return log(508, { depth });
+    sendError(res, 508, 'loop_detected', id);
+    return log(508, { depth, maxDepth: gw.maxDepth });
   }
   if (gw.bridge.saturated()) {
-    sendJsonError(res, 429, 'overloaded', 'too many sub-requests in flight; retry shortly', {}, { 'retry-after': '1' });
+    sendError(res, 429, 'overloaded', id, {}, { 'retry-after': '1' });
     return log(429, {});
   }
-  const route = matchRoute(gw.routes, path, headers);
+  // Routing, filters and the upstream all see the one normalised path (see paths.ts).
+  const verdict = normaliseTarget(target, gw.paths);
+  if (!verdict.ok) {
+    sendError(res, 400, 'bad_request', id);
+    return log(400, { refused: verdict.reason });
+  }
+  path = verdict.path + verdict.query;
+  const route = gw.routes.match(verdict.path, headers);
   if (!route) {
-    sendJsonError(res, 404, 'no_route', `no route matches ${path}`);
-    return log(404, {});
+    sendError(res, 404, 'no_route', id);
+    return log(404, path === target ? {} : { target });
   }
   const pipeline = gw.pipelines.get(route.name)!;
   const ctx = createRequestContext({
@@ -96,15 +105,19 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     headers: withForwarded(stripHopByHop(headers), req),
   };
   const ex: ExchangeRecord = { status: 0, bytesOut: 0 };
+  // The internal reason behind an error answer: for the log only, never for the client.
+  let detail: string | undefined;
   try {
     await runAttempts(gw, ctx, route, pipeline, head, req, res, ex);
   } catch (err) {
+    detail = err instanceof Error ? err.message : String(err);
     ex.status = failureResponse(err, ctx, res, ex);
   } finally {
     clearTimeout(timer);
     log(ex.status, {
       route: route.name, upstream: ex.upstream, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
-      filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests,
+      filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests, ...(detail !== undefined ? { detail } : {}),
+      ...(path === target ? {} : { target }),
     });
   }
 }
@@ -123,11 +136,11 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
   }
   if (err instanceof FilterFailure) {
     const retry: Record<string, string> = err.retryAfterS !== undefined ? { 'retry-after': String(err.retryAfterS) } : {};
-    sendJsonError(res, err.status, err.type, err.message, { plugin: err.plugin, hook: err.hook }, retry);
+    sendError(res, err.status, err.type, ctx.id, { plugin: err.plugin, hook: err.hook }, retry);
     return err.status;
   }
   if (err instanceof BodyTooLarge) {
-    sendJsonError(res, 413, 'body_too_large', err.message, { plugin: err.plugin, limit: err.limit });
+    sendError(res, 413, 'body_too_large', ctx.id, { plugin: err.plugin, limit: err.limit });
     return 413;
   }
   if (ctx.controller.signal.aborted) {
@@ -136,11 +149,12 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
       res.destroy();
       return ex.status || 504;
     }
-    sendJsonError(res, 504, 'timeout', 'the route timeout elapsed');
+    sendError(res, 504, 'timeout', ctx.id);
     return 504;
   }
+  // The error names addresses and socket codes: logged (with the request id), never sent.
   ctx.logger.error({ err }, 'exchange failed');
-  sendJsonError(res, 502, 'upstream_failed', (err as Error).message ?? String(err));
+  sendError(res, 502, 'upstream_failed', ctx.id);
   return 502;
 }
 

@@ -17,7 +17,9 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 import { SubrequestBridge } from '../subrequest/index.ts';
 import { handleExchange } from './exchange.ts';
+import { pathPolicyOf } from './paths.ts';
 import { loadPlugin } from './plugins.ts';
+import { RouteTable } from './routes.ts';
 import type { GatewayState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
 
@@ -52,6 +54,9 @@ export interface Gateway {
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
+  // Before any plugin loads: a route prefix that can never match stops the start, naming the key.
+  const paths = pathPolicyOf(config.paths);
+  const routes = new RouteTable(config.routes, paths);
   const filters = new Map<string, ChainFilter>();
   const closeAll = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
   try {
@@ -78,7 +83,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }
   const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
   const state: GatewayState = {
-    logger, accessLog: logger.child({ log: 'access' }), routes: config.routes, pipelines, upstreams, bridge,
+    logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams, bridge,
     maxDepth: config.limits?.maxDepth ?? 4, metrics,
   };
 

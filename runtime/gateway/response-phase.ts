@@ -12,7 +12,7 @@ import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
-import { discard, sendJsonError, writeHead } from './responses.ts';
+import { discard, sendError, writeHead } from './responses.ts';
 import type { ExchangeRecord } from './state.ts';
 
 async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
@@ -100,7 +100,7 @@ export async function sendResponse(
     }
     if (err instanceof BodyTooLarge && !res.headersSent) {
       ex.status = 502;
-      ex.bytesOut = sendJsonError(res, 502, 'response_too_large', err.message, { plugin: err.plugin, limit: err.limit });
+      ex.bytesOut = sendError(res, 502, 'response_too_large', ctx.id, { plugin: err.plugin, limit: err.limit });
       return;
     }
     throw err;

@@ -1,14 +1,52 @@
-/** Route matching: the first route whose path prefix and headers all match wins. */
+/**
+ * Route matching: the first route whose path prefix and headers all match wins. Paths reaching
+ * here are normalised (paths.ts), and so are the configured prefixes, once at start; a prefix
+ * matches on segment boundaries, so `/v1` takes `/v1` and `/v1/x` but never `/v1evil`.
+ */
 import type { HeaderList } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
 import { getHeader } from '../pipeline/headers.ts';
+import { type PathPolicy, normaliseTarget } from './paths.ts';
 
-export function matchRoute(routes: readonly RouteConfig[], path: string, headers: HeaderList): RouteConfig | undefined {
-  for (const route of routes) {
-    const m = route.match;
-    if (m?.pathPrefix && !path.startsWith(m.pathPrefix)) continue;
-    if (m?.headers && !Object.entries(m.headers).every(([k, v]) => getHeader(headers, k) === v)) continue;
-    return route;
+/** Whether normalised `path` lies under `prefix`: equal, or continuing with a new segment. */
+export function underPrefix(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  // A prefix ending in `/` (the root included) already ends on a boundary.
+  return prefix.endsWith('/') || path.length === prefix.length || path[prefix.length] === '/';
+}
+
+interface Entry {
+  readonly route: RouteConfig;
+  readonly prefix: string | undefined;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+export class RouteTable {
+  private readonly entries: readonly Entry[];
+
+  /** Throws, naming the key, for a prefix that no request could ever match under `policy`. */
+  constructor(routes: readonly RouteConfig[], policy: PathPolicy) {
+    this.entries = routes.map((route, i) => {
+      const raw = route.match?.pathPrefix;
+      let prefix: string | undefined;
+      if (raw !== undefined) {
+        const v = normaliseTarget(raw, policy);
+        if (!v.ok || v.query !== '') {
+          throw new Error(`routes[${i}].match.pathPrefix: ${JSON.stringify(raw)} can never match a request (${v.ok ? 'contains "?"' : v.reason})`);
+        }
+        prefix = v.path;
+      }
+      return { route, prefix, headers: Object.entries(route.match?.headers ?? {}) };
+    });
   }
-  return undefined;
+
+  /** The route for a normalised path, or undefined when none matches. */
+  match(path: string, headers: HeaderList): RouteConfig | undefined {
+    for (const e of this.entries) {
+      if (e.prefix !== undefined && !underPrefix(path, e.prefix)) continue;
+      if (!e.headers.every(([k, v]) => getHeader(headers, k) === v)) continue;
+      return e.route;
+    }
+    return undefined;
+  }
 }

@@ -1,15 +1,18 @@
 /** What every exchange of a running gateway shares. */
 import type { Logger } from 'pino';
-import type { RouteConfig } from '../config/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
+import type { PathPolicy } from './paths.ts';
+import type { RouteTable } from './routes.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface GatewayState {
   readonly logger: Logger;
   readonly accessLog: Logger;
-  readonly routes: readonly RouteConfig[];
+  readonly routes: RouteTable;
+  /** How request-targets are normalised before routing (config `paths`). */
+  readonly paths: PathPolicy;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly upstreams: Upstreams;
   readonly bridge: SubrequestBridge;

@@ -138,7 +138,7 @@ describe('retries and failover', () => {
     expect(echo.seen.length).toBe(0);
   });
 
-  it('a filter that picks an upstream that does not exist gets 502 naming it', async () => {
+  it('a filter that picks an upstream that does not exist gets 502 naming the plugin; the log names the upstream', async () => {
     const echo = track(await startEchoUpstream());
     const gw = await gateway({
       plugins: { t: testkit({ name: 't', upstreamFromHeader: 'x-up' }) },
@@ -147,7 +147,9 @@ describe('retries and failover', () => {
     });
     const r = await send(`${gw.url}/z`, { headers: { 'x-up': 'nowhere' } });
     expect(r.status).toBe(502);
-    expect(jsonError(r.text).message).toContain('"nowhere"');
+    expect(jsonError(r.text)).toMatchObject({ type: 'filter_failed', plugin: 't' });
+    expect(r.text).not.toContain('nowhere');
+    expect(accessLine(gw, '/z')?.detail).toContain('"nowhere"');
     expect(echo.seen.length).toBe(0);
   });
 });
