@@ -72,5 +72,12 @@ export interface GatewayConfig {
     shutdownGraceMs?: number;
   };
   subrequests?: { connectTimeoutMs?: number; defaultTimeoutMs?: number; maxResponseBytes?: number; maxRequestBytes?: number };
+  /** Request-target normalisation before routing (docs/config.md, "Paths"). */
+  paths?: {
+    /** Runs of `/` count as one (default true). */
+    mergeSlashes?: boolean;
+    /** `%2F` and `%5C` in a path are refused with 400 (default true); else kept encoded. */
+    rejectEncodedSlash?: boolean;
+  };
   log?: { level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }
