@@ -41,6 +41,11 @@ export interface PluginConfig {
 export interface UpstreamConfig {
   /** Base URLs (origin, optionally a path prefix) tried in turn on retries. */
   endpoints: string[];
+  /**
+   * Per-attempt bounds on this upstream's connections: connect (default subrequests.connectTimeoutMs,
+   * else 2000), response head and body gaps (default none: the route's timeoutMs/idleTimeoutMs bound them).
+   */
+  timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number };
 }
 
 export interface RouteConfig {
@@ -48,16 +53,36 @@ export interface RouteConfig {
   match?: { pathPrefix?: string; headers?: Record<string, string> };
   upstream: string;
   filters?: string[];
-  /** The client request's deadline (default 30000); sub-request timeouts are clamped below it. */
+  /** Time to the response head (default 30000): 504 past it; sub-request timeouts are clamped below it. */
   timeoutMs?: number;
+  /** Longest gap in the response body, upstream silent or client not reading (default 60000). */
+  idleTimeoutMs?: number;
   /** Further attempts on connect failure or 502/503/504 (default 0). Needs a replayable body. */
   retries?: number;
   /** With retries, the request body is kept for replay up to this many bytes (default 1 MiB). */
   maxRetryBodyBytes?: number;
 }
 
+/** The client listener and the bounds every client connection lives under (defaults in docs/config.md). */
+export interface ListenConfig {
+  host?: string;
+  port?: number;
+  /** Time for a request's head to arrive, first or keep-alive follow-up (default 10000): 408, closed. */
+  headersTimeoutMs?: number;
+  /** Longest gap between request-body bytes while the gateway waits for them (default 30000): 408, closed. */
+  requestBodyIdleTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this (default 5000). */
+  keepAliveTimeoutMs?: number;
+  /** Open client connections at most; connections beyond are closed on accept (default 10000). */
+  maxConnections?: number;
+  /** Size of a request head (default 16384): 431 past it. */
+  maxHeaderBytes?: number;
+  /** Header fields in a request head (default 100): 431 past it. */
+  maxHeaderCount?: number;
+}
+
 export interface GatewayConfig {
-  listen?: { host?: string; port?: number };
+  listen?: ListenConfig;
   /** A second listener for `/metrics` (Prometheus) and `/healthz`; off unless set. */
   admin?: { host?: string; port: number };
   plugins?: Record<string, PluginConfig>;

@@ -69,7 +69,7 @@ export async function attempt(
   ex.endpoint = endpoint.origin;
   const headers = upstreamHeaders(out.head.headers, ctx, modified, body);
   try {
-    const response = await gw.upstreams.agent.request({
+    const response = await gw.upstreams.agent(upstream).request({
       origin: endpoint.origin, path: endpoint.basePath + out.head.path, method: out.head.method as Dispatcher.HttpMethod,
       headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], signal: ctx.controller.signal,
     });

@@ -14,6 +14,8 @@ import type { Pipeline } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
 import { DEPTH_HEADER, parseTraceparent, responseHeaderList, startTrace, stripHopByHop } from '../subrequest/index.ts';
 import { attempt } from './attempt.ts';
+import { ExchangeClock } from './exchange-clock.ts';
+import { LISTEN_DEFAULTS, RequestBodyTimeout, watchRequestBody } from './listener.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import { normaliseTarget } from './paths.ts';
 import { discard, sendError } from './responses.ts';
@@ -27,15 +29,32 @@ function hasBody(req: IncomingMessage): boolean {
   return cl > 0 || req.headers['transfer-encoding'] !== undefined;
 }
 
-async function readAll(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > max) return undefined;
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
+/** The whole body, or undefined past `max`; ends (rejecting) when `signal` aborts, so a stalled upload cannot hold it. */
+function readAll(req: IncomingMessage, max: number, signal: AbortSignal): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const finish = (settle: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      settle();
+    };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n <= max) return void chunks.push(c);
+      req.pause();
+      finish(() => resolve(undefined));
+    };
+    const onEnd = () => finish(() => resolve(Buffer.concat(chunks)));
+    const onError = (err: Error) => finish(() => reject(err));
+    const onAbort = () => {
+      req.pause();
+      finish(() => reject(signal.reason));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort);
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -72,6 +91,12 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     gw.metrics?.request(typeof extra.route === 'string' ? extra.route : '', status, ms / 1000);
     gw.accessLog.info({ id, method: req.method, path, status, durationMs: +ms.toFixed(3), ...extra }, 'access');
   };
+  const bounds = gw.listen ?? LISTEN_DEFAULTS;
+  // While attempts run, a stalled upload aborts the exchange (408); before or after, its connection goes.
+  let onBodyIdle: (() => void) | undefined;
+  if (hasBody(req)) {
+    watchRequestBody(req, bounds.requestBodyIdleTimeoutMs, () => (onBodyIdle ? onBodyIdle() : req.socket.destroy()));
+  }
 
   if (depth > gw.maxDepth) {
     sendError(res, 508, 'loop_detected', id);
@@ -99,7 +124,11 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: gw.logger,
   });
   res.on('close', () => { if (!res.writableFinished) ctx.controller.abort(new RequestCancelled()); });
-  const timer = setTimeout(() => ctx.controller.abort(new Error('route timeout')), route.timeoutMs ?? 30_000);
+  const clock = new ExchangeClock(ctx.controller, route.timeoutMs ?? 30_000, route.idleTimeoutMs ?? 60_000);
+  onBodyIdle = () => {
+    if (res.headersSent) req.socket.destroy();
+    else ctx.controller.abort(new RequestBodyTimeout(bounds.requestBodyIdleTimeoutMs));
+  };
   const head: RequestHead = {
     method: req.method ?? 'GET', path, authority: getHeader(headers, 'host') ?? '',
     headers: withForwarded(stripHopByHop(headers), req),
@@ -108,12 +137,15 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   // The internal reason behind an error answer: for the log only, never for the client.
   let detail: string | undefined;
   try {
-    await runAttempts(gw, ctx, route, pipeline, head, req, res, ex);
+    await runAttempts(gw, ctx, route, pipeline, head, req, res, ex, clock);
   } catch (err) {
-    detail = err instanceof Error ? err.message : String(err);
+    // An abort's own reason (which timeout, or the client) says more than the error it caused.
+    const why: unknown = ctx.controller.signal.aborted ? ctx.controller.signal.reason : err;
+    detail = why instanceof Error ? why.message : String(why);
     ex.status = failureResponse(err, ctx, res, ex);
   } finally {
-    clearTimeout(timer);
+    clock.stop();
+    onBodyIdle = undefined;
     log(ex.status, {
       route: route.name, upstream: ex.upstream, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
       filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests, ...(detail !== undefined ? { detail } : {}),
@@ -143,13 +175,23 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
     sendError(res, 413, 'body_too_large', ctx.id, { plugin: err.plugin, limit: err.limit });
     return 413;
   }
+  if (ctx.controller.signal.reason instanceof RequestBodyTimeout) {
+    // The rest of the body will not come: the connection cannot carry another request.
+    sendError(res, 408, 'request_timeout', ctx.id, {}, { connection: 'close' });
+    return 408;
+  }
   if (ctx.controller.signal.aborted) {
-    // Only the route timeout aborts besides the client (handled above).
+    // The route timeout (before the head) or the idle timeout (after it); the client is handled above.
     if (res.headersSent) {
       res.destroy();
       return ex.status || 504;
     }
     sendError(res, 504, 'timeout', ctx.id);
+    return 504;
+  }
+  if ((err as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
+    // The upstream's own `timeouts.headersMs` (the route's deadline, still running, is handled above).
+    sendError(res, 504, 'upstream_timeout', ctx.id);
     return 504;
   }
   // The error names addresses and socket codes: logged (with the request id), never sent.
@@ -160,13 +202,13 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
 
 async function runAttempts(
   gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
-  head: RequestHead, req: IncomingMessage, res: ServerResponse, ex: ExchangeRecord,
+  head: RequestHead, req: IncomingMessage, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
 ): Promise<void> {
   const retries = route.retries ?? 0;
   // A retry replays the body, so with retries it is kept (bounded); otherwise it streams.
   let source: IncomingMessage | Buffer | undefined = hasBody(req) ? req : undefined;
   if (source && retries > 0) {
-    const all = await readAll(req, route.maxRetryBodyBytes ?? 1024 * 1024);
+    const all = await readAll(req, route.maxRetryBodyBytes ?? 1024 * 1024, ctx.controller.signal);
     if (!all) throw new BodyTooLarge('(route retry buffer)', route.maxRetryBodyBytes ?? 1024 * 1024);
     source = all;
   }
@@ -174,7 +216,7 @@ async function runAttempts(
   for (;;) {
     const outcome = await attempt(gw, ctx, route, pipeline, head, source, start, ex);
     if (outcome.kind === 'rejected') {
-      return sendResponse(ctx, pipeline, outcome.passed, { status: outcome.rejection.status, headers: outcome.rejection.headers }, Buffer.from(outcome.rejection.body ?? []), res, ex);
+      return sendResponse(ctx, pipeline, outcome.passed, { status: outcome.rejection.status, headers: outcome.rejection.headers }, Buffer.from(outcome.rejection.body ?? []), res, ex, clock);
     }
     const canRetry = ctx.attempt <= retries && !(source && !Buffer.isBuffer(source));
     if (outcome.kind === 'failed') {
@@ -187,6 +229,6 @@ async function runAttempts(
       continue;
     }
     const { response } = outcome;
-    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaderList(response.headers) }, response.body, res, ex);
+    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaderList(response.headers) }, response.body, res, ex, clock);
   }
 }

@@ -17,9 +17,11 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 import { SubrequestBridge } from '../subrequest/index.ts';
 import { handleExchange } from './exchange.ts';
+import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
 import { loadPlugin } from './plugins.ts';
 import { RouteTable } from './routes.ts';
+import { shutdown } from './shutdown.ts';
 import type { GatewayState } from './state.ts';
 import { Upstreams } from './upstreams.ts';
 
@@ -43,6 +45,8 @@ export interface Gateway {
   poolStats(): PoolStats[];
   /** Sub-requests in flight right now, across all requests. */
   subrequestsInFlight(): number;
+  /** Client exchanges running right now (from request head to the last byte or the cut). */
+  exchangesInFlight(): number;
   /** Prometheus text exposition of the gateway's metrics. */
   metrics(): Promise<string>;
   /** The prom-client registry behind `metrics()` (a cluster worker hands it to the aggregator). */
@@ -82,14 +86,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
   }
   const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
+  const bounds = listenBounds(config.listen);
   const state: GatewayState = {
     logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams, bridge,
-    maxDepth: config.limits?.maxDepth ?? 4, metrics,
+    maxDepth: config.limits?.maxDepth ?? 4, metrics, listen: bounds,
   };
 
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const server: Server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+  const server: Server = createServer(serverOptions(bounds), (req, res) => {
     inFlight++;
     handleExchange(state, req, res)
       .catch((err) => {
@@ -102,6 +107,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
         if (inFlight === 0) idle?.();
       });
   });
+  applyCaps(server, bounds);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? config.listen?.port ?? 8080, opts.host ?? config.listen?.host ?? '127.0.0.1', () => resolve());
@@ -118,21 +124,17 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(admin ? { adminUrl: admin.url } : {}),
     poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
+    exchangesInFlight: () => inFlight,
     metrics: () => metrics.text(),
     metricsRegistry: metrics.registry,
     close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        server.closeIdleConnections();
-        if (inFlight > 0) {
-          const drained = new Promise<void>((r) => { idle = r; });
-          const grace = new Promise<void>((r) => setTimeout(r, config.limits?.shutdownGraceMs ?? 10_000).unref());
-          await Promise.race([drained, grace]);
-        }
-        server.closeAllConnections();
-        await closed;
-        await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]);
-      })();
+      closing ??= shutdown({
+        server, logger, graceMs: config.limits?.shutdownGraceMs ?? 10_000,
+        inFlight: () => inFlight,
+        drained: () => new Promise<void>((r) => { idle = r; }),
+        release: async () => { await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]); },
+        abortUpstreams: () => upstreams.destroy(),
+      });
       return closing;
     },
   };

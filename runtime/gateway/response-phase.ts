@@ -3,7 +3,6 @@
  * client chunk by chunk unless some filter asked to hold it. The head is written lazily, at the
  * first forwardable chunk, so a filter holding the body can still reject or change it.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ResponseHead } from '../component/types.ts';
@@ -11,21 +10,57 @@ import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.t
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import { RequestCancelled } from '../pipeline/invoke.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
+import type { ExchangeClock } from './exchange-clock.ts';
 import { discard, sendError, writeHead } from './responses.ts';
 import type { ExchangeRecord } from './state.ts';
 
-async function write(res: ServerResponse, chunk: Buffer): Promise<void> {
-  if (!res.write(chunk)) await once(res, 'drain');
+/**
+ * Writes one chunk; when the client is behind, waits for it to catch up. A client that leaves
+ * (or stops reading until the idle timeout aborts the exchange) never drains: 'close', 'error'
+ * or the abort ends the wait, rejecting, so the caller releases the upstream body rather than
+ * holding it (and its connection) forever.
+ */
+function write(res: ServerResponse, chunk: Buffer, clock: ExchangeClock, signal: AbortSignal): Promise<void> | undefined {
+  if (res.destroyed) return Promise.reject(new RequestCancelled());
+  if (res.write(chunk)) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: unknown) => {
+      res.off('drain', onDrain).off('close', onClose).off('error', settle);
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => {
+      clock.touch();
+      settle();
+    };
+    const onClose = () => settle(new RequestCancelled());
+    const onAbort = () => settle(signal.reason);
+    if (signal.aborted) return onAbort();
+    res.on('drain', onDrain).on('close', onClose).on('error', settle);
+    signal.addEventListener('abort', onAbort);
+  });
 }
 
 /**
  * Pipes an upstream body to the client, counting bytes. Plain pipe() rather than
  * stream.pipeline: the latter builds and aborts an AbortController per call, measurable here.
  */
-function pipeCounted(source: Readable, res: ServerResponse, ex: ExchangeRecord): Promise<void> {
+function pipeCounted(source: Readable, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    source.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+    // The client left before the body started: its 'close' has already gone by.
+    if (res.destroyed) {
+      discard(source);
+      return resolve();
+    }
+    // Progress either way keeps the idle clock quiet: a chunk from upstream, or the client draining.
+    source.on('data', (chunk: Buffer) => {
+      ex.bytesOut += chunk.length;
+      clock.touch();
+    });
+    res.on('drain', () => clock.touch());
     source.once('error', (err) => {
       res.destroy(err);
       reject(err);
@@ -40,7 +75,7 @@ function pipeCounted(source: Readable, res: ServerResponse, ex: ExchangeRecord):
 
 export async function sendResponse(
   ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
-  upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: ExchangeRecord,
+  upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
 ): Promise<void> {
   const out = await pipeline.responseHeaders(ctx, passed, upstreamHead);
   let head = out.head;
@@ -55,6 +90,7 @@ export async function sendResponse(
     source = Buffer.from(out.body);
   }
   ex.status = head.status;
+  clock.streaming();
   const chain = out.rejection ? undefined : pipeline.bodyChain(ctx, passed, 'response');
 
   if (!chain?.wanted) {
@@ -69,12 +105,13 @@ export async function sendResponse(
     // A stream of unknown length (SSE, say) gets its head at once; a sized body sends the head
     // with its first bytes, in one write.
     if (length === undefined) res.flushHeaders();
-    await pipeCounted(source, res, ex);
+    await pipeCounted(source, res, ex, clock);
     return;
   }
 
   const length = Buffer.isBuffer(source) ? source.length : Number(getHeader(head.headers, 'content-length') ?? NaN);
-  const flow = flowThrough(chain, source, Number.isNaN(length) ? undefined : length, (ms) => {
+  const input = Buffer.isBuffer(source) ? source : touching(source, clock);
+  const flow = flowThrough(chain, input, Number.isNaN(length) ? undefined : length, (ms) => {
     if (res.headersSent) return;
     for (const m of ms) head = { ...head, headers: applyHeaderMutations(head.headers, m) };
   });
@@ -85,7 +122,7 @@ export async function sendResponse(
         res.flushHeaders();
       }
       ex.bytesOut += chunk.length;
-      await write(res, chunk);
+      await write(res, chunk, clock, ctx.controller.signal);
     }
   } catch (err) {
     if (!Buffer.isBuffer(source)) discard(source);
@@ -107,4 +144,12 @@ export async function sendResponse(
   }
   if (!res.headersSent) writeHead(res, head.status, head.headers, 0);
   res.end();
+}
+
+/** The upstream body, each chunk counted as progress (a filter holding the body yields nothing for a while). */
+async function* touching(source: Readable, clock: ExchangeClock): AsyncGenerator<Buffer> {
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    clock.touch();
+    yield chunk;
+  }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
+import type { ListenBounds } from './listener.ts';
 import type { PathPolicy } from './paths.ts';
 import type { RouteTable } from './routes.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -17,6 +18,8 @@ export interface GatewayState {
   readonly upstreams: Upstreams;
   readonly bridge: SubrequestBridge;
   readonly maxDepth: number;
+  /** The listener's client bounds (defaults when absent, as in an embedder's own server). */
+  readonly listen?: ListenBounds;
   readonly metrics?: Metrics;
 }
 

@@ -1,6 +1,7 @@
 /**
- * Upstreams: named groups of endpoints, reached through one keep-alive undici Agent.
- * Attempt n of a request goes to the endpoint after the one attempt n-1 used (failover).
+ * Upstreams: named groups of endpoints, each reached through its own keep-alive undici Agent
+ * bounded by that upstream's timeouts. Attempt n of a request goes to the endpoint after the one
+ * attempt n-1 used (failover).
  */
 import { Agent } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
@@ -11,24 +12,33 @@ export interface Endpoint {
   basePath: string;
 }
 
+interface Group {
+  endpoints: Endpoint[];
+  agent: Agent;
+}
+
 export class Upstreams {
-  readonly agent: Agent;
-  private readonly groups = new Map<string, Endpoint[]>();
+  private readonly groups = new Map<string, Group>();
   private readonly next = new Map<string, number>();
 
   constructor(config: Record<string, UpstreamConfig>, opts: { connectTimeoutMs?: number } = {}) {
-    this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      connections: 256,
-      connect: { timeout: opts.connectTimeoutMs ?? 2000 },
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
     for (const [name, u] of Object.entries(config)) {
-      this.groups.set(name, u.endpoints.map((e) => {
-        const url = new URL(e);
-        return { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
-      }));
+      const t = u.timeouts ?? {};
+      const agent = new Agent({
+        keepAliveTimeout: 30_000,
+        connections: 256,
+        connect: { timeout: t.connectMs ?? opts.connectTimeoutMs ?? 2000 },
+        // 0 (none) unless set: the route's timeoutMs bounds the head, its idleTimeoutMs the body gaps.
+        headersTimeout: t.headersMs ?? 0,
+        bodyTimeout: t.bodyIdleMs ?? 0,
+      });
+      this.groups.set(name, {
+        agent,
+        endpoints: u.endpoints.map((e) => {
+          const url = new URL(e);
+          return { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
+        }),
+      });
     }
   }
 
@@ -36,10 +46,15 @@ export class Upstreams {
     return this.groups.has(name);
   }
 
+  /** The connection pool of one upstream. */
+  agent(name: string): Agent {
+    return this.groups.get(name)!.agent;
+  }
+
   /** The endpoint for the given attempt (1-based) of one request, spreading first attempts round-robin. */
   pick(name: string, attempt: number, start: number): Endpoint {
-    const group = this.groups.get(name)!;
-    return group[(start + attempt - 1) % group.length]!;
+    const { endpoints } = this.groups.get(name)!;
+    return endpoints[(start + attempt - 1) % endpoints.length]!;
   }
 
   /** A round-robin starting point for a new request on this upstream. */
@@ -49,7 +64,13 @@ export class Upstreams {
     return n;
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  /** Waits for requests in flight, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all([...this.groups.values()].map((g) => g.agent.close()));
+  }
+
+  /** Aborts whatever is in flight and closes every connection now (shutdown past its grace). */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.groups.values()].map((g) => g.agent.destroy()));
   }
 }

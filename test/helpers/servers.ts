@@ -72,6 +72,6 @@ export async function startTestGateway(config: GatewayConfig, port = 0): Promise
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const gw = await startGateway({ ...config, listen: { host: '127.0.0.1', port } }, { logger, cacheDir: `${ROOT}.praxis-cache` });
+  const gw = await startGateway({ ...config, listen: { ...config.listen, host: '127.0.0.1', port } }, { logger, cacheDir: `${ROOT}.praxis-cache` });
   return Object.assign(gw, { logs });
 }
