@@ -62,12 +62,14 @@ describe('timeouts against a slow callee', () => {
 
   it("the parent deadline wins when it is sooner than the guest's timeout", async () => {
     const { bridge } = makeBridge();
-    const parent = makeParent({ deadline: Date.now() + 300 });
+    const parent = makeParent({ deadline: Date.now() + 1000 });
     const [res, ms] = await timed(() => bridge.send(parent, policy([slow.host]), get(slow.url(), { timeoutMs: 2500 })));
     await bridge.close();
     expect(res).toEqual({ ok: false, error: { tag: 'timeout' } });
-    expect(ms).toBeLessThan(300); // strictly before the parent's own deadline
-    expect(ms).toBeGreaterThan(200);
+    // The parent's deadline, not the guest's 2.5 s, ended it (strictness of the clamp is the unit test above;
+    // a loaded CI machine can add a few hundred ms to the wall clock).
+    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeGreaterThan(800);
   });
 
   it('a clamp below minUsefulTimeoutMs fails at once without connecting', async () => {
