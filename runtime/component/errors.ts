@@ -8,7 +8,10 @@ export type LoadErrorCode =
   | 'forbidden-import'
   | 'unsupported'
   | 'uninstrumentable'
+  | 'invalid-module'
+  | 'reserved-export'
   | 'memory-limit'
+  | 'table-limit'
   | 'io';
 
 export class ComponentLoadError extends Error {

@@ -17,7 +17,8 @@ import type {
 } from './types.ts';
 import { exportsReaching, importedFunctionIndices } from './reachability.ts';
 import type { CoreExport, CoreImport } from './wasm-binary.ts';
-import { FUEL_EXPORT } from './fuel.ts';
+import { FUEL_EXPORT, MAX_FUEL } from './fuel.ts';
+import { WASM_PAGE } from './wasm-binary.ts';
 
 const HTTP = 'praxis:filter/http-client@0.1.0';
 const CONTEXT = 'praxis:filter/context@0.1.0';
@@ -105,8 +106,20 @@ function buildImports(state: CallState): WebAssembly.Imports {
 }
 
 const BROKEN = 'instance is broken by an earlier trap';
-/** Loop iterations per hook call unless the plugin's config says otherwise. */
+/** Fuel per hook call (fuel.ts: about one unit per instruction) when the loader names none. */
 export const DEFAULT_FUEL = 100_000_000;
+
+/** What one call may spend, and how to tell the kind of a failure afterwards. */
+export interface CallLimits {
+  /** Fuel units per hook call, `_initialize` included (see fuel.ts). */
+  fuelBudget: number;
+  /** The budget as the operator configured it, for messages (e.g. "50 ms"). */
+  budgetLabel: string;
+  /** Bytes one hook call may hand the host (see GuestMemory). */
+  liftBudget: number;
+  /** The most the guest's memory can grow to: a trap with the memory there counts as 'memory'. */
+  memoryCeilingBytes: number;
+}
 const REENTERED = 'instance re-entered while a call is in flight';
 
 /**
@@ -149,14 +162,16 @@ class FastFilterInstance implements FilterInstance {
   /** The loop-fuel global written in by fuel.ts (absent when the module could not be instrumented). */
   private readonly fuel: WebAssembly.Global | undefined;
   private readonly fuelBudget: number;
+  private readonly limits: CallLimits;
 
-  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], fuelBudget: number, liftBudget: number) {
+  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], limits: CallLimits) {
     const ex = instance.exports as Record<string, unknown>;
     this.fuel = ex[FUEL_EXPORT] instanceof WebAssembly.Global ? ex[FUEL_EXPORT] : undefined;
-    this.fuelBudget = fuelBudget;
+    this.fuelBudget = limits.fuelBudget;
+    this.limits = limits;
     this.state = state;
     this.suspends = suspends;
-    this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc, liftBudget);
+    this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc, limits.liftBudget);
     state.mem = this.mem;
     const fn = (h: Hook): ExportFn => {
       const f = ex[`${FILTER}#${h}`] as ExportFn;
@@ -213,10 +228,7 @@ class FastFilterInstance implements FilterInstance {
     this.broken = true;
     this.leave();
     if (err instanceof GuestTrap) throw err;
-    if (this.fuel && (this.fuel.value as number) < 0) {
-      throw new GuestTrap(`${HOOKS[this.hook]} ran more than ${this.fuelBudget} loop iterations and was stopped`, { cause: err });
-    }
-    throw new GuestTrap(`${HOOKS[this.hook]} trapped: ${(err as Error).message}`, { cause: err });
+    throw trapOf(`${HOOKS[this.hook]}`, err, this.fuel, this.limits, this.mem.byteLength);
   }
 
   /** request-info's two strings, lowered by `lowerInfo`: fields, so no array per call. */
@@ -315,29 +327,61 @@ class FastFilterInstance implements FilterInstance {
   }
 }
 
+/**
+ * The GuestTrap for a call that threw: 'cpu-budget' when the fuel global is below zero (only a
+ * fuel check leaves it there), 'memory' when the guest's memory cannot grow by one more page
+ * (an allocation failed at the ceiling, and the guest gave up), else a plain 'trap'.
+ */
+function trapOf(what: string, err: unknown, fuel: WebAssembly.Global | undefined, limits: CallLimits, memoryBytes: number): GuestTrap {
+  if (fuel && (fuel.value as number) < 0) {
+    return new GuestTrap(`${what} ran past its CPU budget (${limits.budgetLabel}) and was stopped`, { cause: err, kind: 'cpu-budget' });
+  }
+  const message = `${what} trapped: ${(err as Error).message}`;
+  if (memoryBytes + WASM_PAGE > limits.memoryCeilingBytes) {
+    return new GuestTrap(`${message} (its memory is at the ceiling of ${limits.memoryCeilingBytes} bytes)`, { cause: err, kind: 'memory' });
+  }
+  return new GuestTrap(message, { cause: err });
+}
+
 export class FastComponentFactory implements ComponentFactory {
   readonly binding = 'fast' as const;
   private readonly module: WebAssembly.Module;
   /** Per hook: whether it may suspend (see `suspendingHooks`). */
   readonly suspends: readonly boolean[];
-  /** Loop iterations one hook call may run (see fuel.ts). */
-  readonly fuelBudget: number;
+  readonly limits: CallLimits;
 
-  /** Bytes one hook call may hand the host (see GuestMemory); the memory ceiling. */
-  readonly liftBudget: number;
-
-  constructor(module: WebAssembly.Module, suspends: readonly boolean[], fuelBudget = DEFAULT_FUEL, liftBudget = DEFAULT_LIFT_BUDGET) {
-    this.liftBudget = liftBudget;
+  /** `module` carries fuel (fuel.ts) and its ceilings already; `limits` defaults to what the loader uses by default. */
+  constructor(module: WebAssembly.Module, suspends: readonly boolean[], limits: Partial<CallLimits> = {}) {
     this.module = module;
     this.suspends = suspends;
-    this.fuelBudget = Math.min(fuelBudget, 0x7fffffff);
+    const fuelBudget = Math.max(1, Math.min(limits.fuelBudget ?? DEFAULT_FUEL, MAX_FUEL));
+    this.limits = {
+      fuelBudget,
+      budgetLabel: limits.budgetLabel ?? `${fuelBudget} fuel units`,
+      liftBudget: limits.liftBudget ?? DEFAULT_LIFT_BUDGET,
+      memoryCeilingBytes: limits.memoryCeilingBytes ?? Number.POSITIVE_INFINITY, // unknown: never says 'memory'
+    };
+  }
+
+  get fuelBudget(): number {
+    return this.limits.fuelBudget;
   }
 
   async instantiate(): Promise<FilterInstance> {
     const state: CallState = { host: undefined, mem: undefined };
+    // A start function runs in here, on the fuel the module was instrumented with (fuel.ts).
     const instance = await WebAssembly.instantiate(this.module, buildImports(state));
-    const init = (instance.exports as Record<string, unknown>)._initialize;
-    if (typeof init === 'function') (init as () => void)();
-    return new FastFilterInstance(instance, state, this.suspends, this.fuelBudget, this.liftBudget);
+    const ex = instance.exports as Record<string, unknown>;
+    const init = ex._initialize;
+    if (typeof init === 'function') {
+      const fuel = ex[FUEL_EXPORT] instanceof WebAssembly.Global ? ex[FUEL_EXPORT] : undefined;
+      if (fuel) fuel.value = this.limits.fuelBudget;
+      try {
+        (init as () => void)();
+      } catch (err) {
+        throw trapOf('_initialize', err, fuel, this.limits, (ex.memory as WebAssembly.Memory).buffer.byteLength);
+      }
+    }
+    return new FastFilterInstance(instance, state, this.suspends, this.limits);
   }
 }

@@ -5,31 +5,39 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { componentWit } from '@bytecodealliance/jco';
 import { ComponentLoadError } from './errors.ts';
 import { FastComponentFactory, fastPathObstacle, suspendingHooks } from './fast-binding.ts';
 import { createJcoFactory } from './jco-binding.ts';
 import type { ComponentFactory } from './types.ts';
 import { WASI_INTERFACES, isAllowedWasiImport } from './wasi.ts';
-import { WASM_PAGE, binaryKind, coreExports, coreImports, coreModulesOfComponent, sections, withMemoryCeiling } from './wasm-binary.ts';
-import { withLoopFuel } from './fuel.ts';
+import {
+  WASM_PAGE, allCoreModules, binaryKind, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling, withTableCeiling,
+} from './wasm-binary.ts';
+import { FUEL_EXPORT, MAX_FUEL, withLoopFuel } from './fuel.ts';
+import { DEFAULT_CPU_BUDGET_MS, fuelForCpuBudget } from './cpu-budget.ts';
 
 export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
+export const DEFAULT_TABLE_LIMIT = 10_000;
 
 export interface LoadOptions {
   /** Ceiling of the guest's linear memory, in bytes (default 64 MiB). */
   memoryLimitBytes?: number;
-  /** Where transpiled glue is cached (default: the OS temp dir). */
+  /** Where the jco path's transpiled glue is cached (default: a private per-user directory, see glue-cache.ts). */
   cacheDir?: string;
   /** 'auto' (default) takes the fast path when it can. */
   binding?: 'auto' | 'fast' | 'jco';
   /** Hex sha256 the file must have. */
   sha256?: string;
-  /** Loop iterations one hook call may run before it is stopped (fast binding; default 100 million). */
+  /** CPU time one hook call may take, in ms (default 50), turned into fuel by this process's calibration (cpu-budget.ts). */
+  cpuBudgetMs?: number;
+  /** Fuel units per hook call (about one per instruction), overriding `cpuBudgetMs`: a budget that does not depend on the machine. */
   maxLoopIterations?: number;
+  /** Let code the fuel instrumentation cannot read run without a CPU bound (default false: refuse it). */
+  trusted?: boolean;
+  /** Ceiling of every table the guest defines, in entries (default 10,000). */
+  tableLimit?: number;
 }
 
 export interface LoadedComponent {
@@ -40,8 +48,56 @@ export interface LoadedComponent {
   wit: string;
   /** Why the fast path was not taken, when it was not. */
   fastPathObstacle?: string;
-  /** Why the guest's loops carry no fuel (a module the decoder cannot read, or the jco path). */
+  /** Why some of the guest's code runs without fuel (only ever for a trusted plugin). */
   unboundedLoops?: string;
+}
+
+/**
+ * Before any tool reads the component: its structure is walked reading only section headers
+ * (each size checked against the bytes left), and every core module in it, nested components
+ * included, must pass `WebAssembly.validate`. Tools that trust size fields (jco's componentWit)
+ * can be made to allocate gigabytes by one corrupt byte; V8's validator rejects it in microseconds.
+ */
+function admit(bytes: Uint8Array): void {
+  allCoreModules(bytes).forEach((m, i) => {
+    if (!WebAssembly.validate(m as BufferSource)) {
+      throw new ComponentLoadError('invalid-module', `core module ${i} of the component is not valid WebAssembly: ${validationError(m)}`);
+    }
+    if (coreExports(m).some((e) => e.name === FUEL_EXPORT)) {
+      throw new ComponentLoadError('reserved-export', `core module ${i} of the component exports "${FUEL_EXPORT}", a name the host reserves for its fuel global`);
+    }
+  });
+}
+
+/** V8's reason for refusing a module it has already refused once (it stops at the first error). */
+function validationError(m: Uint8Array): string {
+  try {
+    new WebAssembly.Module(m as BufferSource);
+  } catch (err) {
+    return (err as Error).message.replace(/^WebAssembly\.Module\(\): /, '');
+  }
+  return 'refused by WebAssembly.validate';
+}
+
+/** Fuel per hook call, and how to name it in messages: an explicit count, else the CPU budget in ms. */
+async function callBudget(opts: LoadOptions): Promise<{ fuel: number; label: string }> {
+  if (opts.maxLoopIterations !== undefined) {
+    const fuel = Math.min(opts.maxLoopIterations, MAX_FUEL);
+    return { fuel, label: `${fuel} fuel units` };
+  }
+  const ms = opts.cpuBudgetMs ?? DEFAULT_CPU_BUDGET_MS;
+  const fuel = await fuelForCpuBudget(ms);
+  return { fuel, label: `${ms} ms, ${fuel} fuel units` };
+}
+
+/** The guest module as it will run: fuel unless trusted and uninstrumentable, then the ceilings. */
+function prepareCore(core: Uint8Array, fuel: number, trusted: boolean, maxPages: number, tableLimit: number): { code: Uint8Array; unboundedLoops?: string } {
+  const fueled = withLoopFuel(core, { startFuel: fuel });
+  if (!fueled.instrumented && !trusted) {
+    throw new ComponentLoadError('uninstrumentable', `the guest's code cannot be given a CPU budget (${fueled.why}); only a plugin marked trusted may run without one`);
+  }
+  const code = withTableCeiling(withMemoryCeiling(fueled.module, maxPages), tableLimit);
+  return fueled.instrumented ? { code } : { code, unboundedLoops: `its code could not be instrumented (${fueled.why})` };
 }
 
 /** Compiled guest modules by (hash, memory ceiling), with what the loop instrumentation said. */
@@ -119,7 +175,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
   if (binaryKind(bytes) === 'core-module') {
     throw new ComponentLoadError('core-module', 'this is a core WebAssembly module, not a component: build it with `praxis-wasm build`, which embeds the praxis WIT');
   }
-  sections(bytes); // truncation and section bounds, with a precise message
+  admit(bytes);
   const wit = await checkWorld(bytes);
 
   const limit = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
@@ -128,15 +184,19 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
   const binding = opts.binding ?? 'auto';
   if (binding === 'fast' && obstacle) throw new ComponentLoadError('unsupported', `the fast binding cannot run this component: it ${obstacle}`);
 
+  const budget = await callBudget(opts);
+  const trusted = opts.trusted ?? false;
+  const tableLimit = opts.tableLimit ?? DEFAULT_TABLE_LIMIT;
   let factory: ComponentFactory;
   let unboundedLoops: string | undefined;
   if (binding !== 'jco' && !obstacle && core) {
-    const key = `${sha256}:${maxPages}`;
+    // The fuel is part of the key: it is also the start function's budget, written into the module.
+    const key = `${sha256}:${maxPages}:${tableLimit}:${budget.fuel}:${trusted}`;
     let entry = compiled.get(key);
     if (!entry) {
-      const fuel = withLoopFuel(core);
-      const module = WebAssembly.compile(withMemoryCeiling(fuel.module, maxPages) as BufferSource);
-      entry = { module, ...(fuel.instrumented ? {} : { unboundedLoops: `its code could not be instrumented (${fuel.why})` }) };
+      const prepared = prepareCore(core, budget.fuel, trusted, maxPages, tableLimit);
+      const module = WebAssembly.compile(prepared.code as BufferSource);
+      entry = { module, ...(prepared.unboundedLoops ? { unboundedLoops: prepared.unboundedLoops } : {}) };
       compiled.set(key, entry);
       module.catch(() => compiled.delete(key));
     }
@@ -149,13 +209,16 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
         suspending.set(sha256, hooks);
       }
       // Each hook call may lift at most the guest's own memory ceiling into host memory.
-      factory = new FastComponentFactory(await module, hooks, opts.maxLoopIterations, maxPages * WASM_PAGE);
+      factory = new FastComponentFactory(await module, hooks, {
+        fuelBudget: budget.fuel, budgetLabel: budget.label, liftBudget: maxPages * WASM_PAGE, memoryCeilingBytes: maxPages * WASM_PAGE,
+      });
     } catch (err) {
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }
   } else {
-    factory = await createJcoFactory(bytes, sha256, opts.cacheDir ?? join(tmpdir(), 'praxis-wasm-cache'), maxPages, importsWasi(wit));
-    unboundedLoops = 'loop fuel is applied on the fast binding only';
+    const jco = await createJcoFactory(bytes, sha256, opts.cacheDir, maxPages, importsWasi(wit), { fuelBudget: budget.fuel, budgetLabel: budget.label, trusted });
+    factory = jco;
+    if (jco.unboundedLoops) unboundedLoops = jco.unboundedLoops;
   }
   const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit };
   if (obstacle) loaded.fastPathObstacle = obstacle;

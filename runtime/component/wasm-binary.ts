@@ -1,7 +1,8 @@
 /**
  * Just enough of the WebAssembly binary format to inspect and patch what the loader needs:
  * tell a component from a core module, find a component's core modules, list a core module's
- * imports and exports, and rewrite its memory's maximum. Everything else is kept byte for byte.
+ * imports and exports, and rewrite its memories' and tables' maximum. Everything else is kept
+ * byte for byte.
  */
 import { ComponentLoadError } from './errors.ts';
 
@@ -101,6 +102,28 @@ export function coreModulesOfComponent(bytes: Uint8Array): Uint8Array[] {
     .map((s) => bytes.subarray(s.payloadStart, s.end));
 }
 
+/** Nested components deeper than this are refused (real ones nest one or two levels). */
+export const MAX_COMPONENT_NESTING = 16;
+
+/**
+ * Every core module of a component, nested components (section 4) included. Only section
+ * headers are read, each size checked against the bytes left, so the work is bounded by the
+ * file's length and nothing is allocated by a size read from it.
+ */
+export function allCoreModules(bytes: Uint8Array, depth = 0): Uint8Array[] {
+  if (depth > MAX_COMPONENT_NESTING) throw new ComponentLoadError('malformed', `components nested more than ${MAX_COMPONENT_NESTING} deep`);
+  const out: Uint8Array[] = [];
+  for (const s of sections(bytes)) {
+    const payload = bytes.subarray(s.payloadStart, s.end);
+    if (s.id === 1) out.push(payload);
+    else if (s.id === 4) {
+      if (binaryKind(payload) !== 'component') throw new ComponentLoadError('malformed', `the nested component at byte ${s.start} is not a component`);
+      out.push(...allCoreModules(payload, depth + 1));
+    }
+  }
+  return out;
+}
+
 export interface CoreImport { module: string; name: string; kind: number }
 export interface CoreExport { name: string; kind: number }
 
@@ -183,7 +206,39 @@ export function withMemoryCeiling(module: Uint8Array, maxPages: number): Uint8Ar
     }
     body.push(0x01, ...uleb(min), ...uleb(Math.min(max ?? maxPages, maxPages)));
   }
-  const head = [5, ...uleb(body.length)];
+  return replaceSection(module, sec, body);
+}
+
+/**
+ * Gives every table the module defines a maximum of `maxEntries` (or keeps a smaller one), so
+ * that `table.grow` past it fails inside the guest instead of growing the host (each entry costs
+ * the host memory: 10 million entries are hundreds of MiB). A table that starts above the ceiling
+ * is refused. Imported tables are left alone: their owner in the component is capped itself.
+ */
+export function withTableCeiling(module: Uint8Array, maxEntries: number): Uint8Array {
+  const sec = sections(module).find((s) => s.id === 4);
+  if (!sec) return module;
+  const r = new Reader(module, sec.payloadStart, sec.end);
+  const count = r.u32();
+  const body: number[] = [...uleb(count)];
+  for (let i = 0; i < count; i++) {
+    const type = r.byte();
+    if (type === 0x40) throw new ComponentLoadError('unsupported', 'a table with an initialiser expression is not supported');
+    const flags = r.byte();
+    if (flags & ~0x01) throw new ComponentLoadError('unsupported', `table with flags 0x${flags.toString(16)} (shared or 64-bit) is not supported`);
+    const min = r.u32();
+    const max = flags & 1 ? r.u32() : undefined;
+    if (min > maxEntries) {
+      throw new ComponentLoadError('table-limit', `table ${i} starts with ${min} entries, above the plugin's table ceiling of ${maxEntries} (tableLimit)`);
+    }
+    body.push(type, 0x01, ...uleb(min), ...uleb(Math.min(max ?? maxEntries, maxEntries)));
+  }
+  if (r.pos !== sec.end) throw new ComponentLoadError('malformed', 'bytes after the last table');
+  return replaceSection(module, sec, body);
+}
+
+function replaceSection(module: Uint8Array, sec: Section, body: number[]): Uint8Array {
+  const head = [sec.id, ...uleb(body.length)];
   const out = new Uint8Array(sec.start + head.length + body.length + (module.length - sec.end));
   out.set(module.subarray(0, sec.start), 0);
   out.set(head, sec.start);

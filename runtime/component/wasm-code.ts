@@ -1,8 +1,11 @@
 /**
  * A decoder of function bodies (and constant expressions): MVP, sign extension, saturating
- * truncation, bulk memory, reference types, multi-value blocks. Anything else (SIMD, threads,
- * GC, exceptions...) throws Unsupported, so callers can fall back to a safe answer. It records
- * what the call-graph walk (reachability.ts) and the loop instrumentation (fuel.ts) need.
+ * truncation, bulk memory, reference types, multi-value blocks, tail calls, fixed-width and
+ * relaxed SIMD, exception handling (legacy `try` and `try_table`). Anything else (threads, GC,
+ * typed references...) throws Unsupported, so callers can fall back to a safe answer. It records
+ * what the call-graph walk (reachability.ts) and the fuel instrumentation (fuel.ts) need.
+ * Callers hand it modules that passed `WebAssembly.validate`: it skips immediates, it does not
+ * check them.
  */
 import type { Reader } from './wasm-binary.ts';
 
@@ -11,7 +14,8 @@ export class Unsupported extends Error {}
 
 export const FUNCREF = 0x70;
 const EXTERNREF = 0x6f;
-const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, FUNCREF, EXTERNREF]);
+const EXNREF = 0x69;
+const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, FUNCREF, EXTERNREF, EXNREF]);
 
 export function valtype(r: Reader): number {
   const t = r.byte();
@@ -21,7 +25,7 @@ export function valtype(r: Reader): number {
 
 export function reftype(r: Reader): number {
   const t = r.byte();
-  if (t !== FUNCREF && t !== EXTERNREF) throw new Unsupported(`reference type 0x${t.toString(16)}`);
+  if (t !== FUNCREF && t !== EXTERNREF && t !== EXNREF) throw new Unsupported(`reference type 0x${t.toString(16)}`);
   return t;
 }
 
@@ -39,6 +43,17 @@ export interface Body {
   indirect: boolean;
   /** When present, the offset of each loop body's first instruction (after its block type). */
   loops?: number[];
+  /**
+   * When present (with `loops`), instructions per fuel region: [0] the function body outside any
+   * loop, [i + 1] loop i's own body (nested loops excluded). Each region is what one pass through
+   * its entry can run at most before the next check, so its count is the fuel that entry costs.
+   */
+  weights?: number[];
+  /**
+   * When present, the offset of each bulk instruction whose work grows with an i32 length on
+   * top of the stack: memory.init/copy/fill, table.init/copy/fill.
+   */
+  bulk?: number[];
 }
 
 /** Block type: empty, a value type, or a (non-negative) type index as s33. */
@@ -70,9 +85,15 @@ function skipMemarg(r: Reader): void {
  */
 export function decode(r: Reader, body: Body, refs: Set<number>): void {
   let depth = 0;
+  const weights = body.weights;
+  /** Per open block, the fuel region it counts into (a loop opens its own). */
+  const regions: number[] = [];
+  let region = 0;
+  if (weights) weights[0] = 0;
   for (;;) {
     const at = r.pos;
     const op = r.byte();
+    if (weights) weights[region]!++;
     if (op >= 0x45 && op <= 0xc4) continue; // numeric, no immediates (MVP + sign extension)
     if (op >= 0x28 && op <= 0x3e) {
       skipMemarg(r);
@@ -80,15 +101,29 @@ export function decode(r: Reader, body: Body, refs: Set<number>): void {
     }
     switch (op) {
       case 0x00: case 0x01: case 0x05: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
-        break; // unreachable, nop, else, return, drop, select, ref.is_null
-      case 0x02: case 0x03: case 0x04:
+      case 0x0a: case 0x19:
+        break; // unreachable, nop, else, return, drop, select, ref.is_null, throw_ref, catch_all
+      case 0x02: case 0x03: case 0x04: case 0x06: case 0x1f: // block, loop, if, try, try_table
         skipBlockType(r);
-        if (op === 0x03) body.loops?.push(r.pos);
+        if (op === 0x1f) skipCatches(r);
+        regions.push(region);
+        if (op === 0x03) {
+          body.loops?.push(r.pos);
+          if (weights) {
+            region = weights.length;
+            weights.push(0);
+          }
+        }
         depth++;
         break;
-      case 0x0b:
+      case 0x0b: case 0x18: // end; delegate (ends a try)
+        if (op === 0x18) r.u32();
         if (depth === 0) return;
+        region = regions.pop()!;
         depth--;
+        break;
+      case 0x07: case 0x08: case 0x09: // catch tag, throw tag, rethrow label
+        r.u32();
         break;
       case 0x0c: case 0x0d:
         r.u32();
@@ -138,6 +173,7 @@ export function decode(r: Reader, body: Body, refs: Set<number>): void {
       case 0xfc: {
         const sub = r.u32();
         if (sub <= 7) break; // saturating truncation
+        if (sub === 8 || sub === 10 || sub === 11 || sub === 12 || sub === 14 || sub === 17) body.bulk?.push(at);
         switch (sub) {
           case 8: case 10: case 12: case 14: // memory.init, memory.copy, table.init, table.copy
             r.u32();
@@ -151,10 +187,34 @@ export function decode(r: Reader, body: Body, refs: Set<number>): void {
         }
         break;
       }
+      case 0xfd:
+        skipSimd(r, at);
+        break;
       default:
         throw new Unsupported(`opcode 0x${op.toString(16)} at byte ${at}`);
     }
   }
+}
+
+/** try_table's catch clauses: a kind, then a tag (catch, catch_ref) and a label. */
+function skipCatches(r: Reader): void {
+  for (let n = r.u32(); n > 0; n--) {
+    const kind = r.byte();
+    if (kind > 3) throw new Unsupported(`catch kind ${kind}`);
+    if (kind < 2) r.u32();
+    r.u32();
+  }
+}
+
+/** The immediates of a 0xfd (SIMD, relaxed SIMD) instruction; sub-opcodes per the spec's table. */
+function skipSimd(r: Reader, at: number): void {
+  const sub = r.u32();
+  if (sub <= 0x0b || sub === 0x5c || sub === 0x5d) skipMemarg(r); // loads, store, load32/64_zero
+  else if (sub === 0x0c || sub === 0x0d) r.skip(16); // v128.const, i8x16.shuffle
+  else if (sub >= 0x15 && sub <= 0x22) r.skip(1); // extract/replace lane
+  else if (sub >= 0x54 && sub <= 0x5b) { skipMemarg(r); r.skip(1); } // load/store lane
+  else if ((sub >= 0x0e && sub <= 0x14) || (sub >= 0x23 && sub <= 0x53) || (sub >= 0x5e && sub <= 0xff) || (sub >= 0x100 && sub <= 0x113)) return;
+  else throw new Unsupported(`opcode 0xfd ${sub} at byte ${at}`);
 }
 
 /** A constant expression: its function references count, and it must not call anything. */

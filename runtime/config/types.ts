@@ -10,8 +10,14 @@ export interface PluginConfig {
   pool?: { min?: number; max?: number; acquireTimeoutMs?: number };
   /** Ceiling of each instance's linear memory (default 64). */
   memoryLimitMb?: number;
-  /** Loop iterations one hook call may run before it is stopped as a trap (default 100 million). */
+  /** CPU time one hook call may take before it is stopped, in ms (default 50; see docs/isolation.md). */
+  cpuBudgetMs?: number;
+  /** Fuel units (about one per instruction) one hook call may spend; overrides cpuBudgetMs when set. */
   maxLoopIterations?: number;
+  /** Code the fuel instrumentation cannot read may run without a CPU bound (default false: refused at load). */
+  trusted?: boolean;
+  /** Ceiling of every table the guest defines, in entries (default 10000). */
+  tableLimit?: number;
   /** What a trap does to the request: `closed` answers 500 (default), `open` skips the filter. */
   failure?: 'open' | 'closed';
   /** Hosts this plugin may reach with sub-requests ("host" or "host:port"); default none. */

@@ -44,6 +44,9 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
       binding: cfg.binding ?? 'auto',
       ...(cfg.sha256 ? { sha256: cfg.sha256 } : {}),
       ...(cfg.maxLoopIterations !== undefined ? { maxLoopIterations: cfg.maxLoopIterations } : {}),
+      ...(cfg.cpuBudgetMs !== undefined ? { cpuBudgetMs: cfg.cpuBudgetMs } : {}),
+      ...(cfg.tableLimit !== undefined ? { tableLimit: cfg.tableLimit } : {}),
+      trusted: cfg.trusted ?? false,
       ...(cacheDir ? { cacheDir } : {}),
     });
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
@@ -51,7 +54,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     const guest = guestPolicy(cfg.limits);
     const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log, guest), ejection);
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
-    if (loaded.unboundedLoops) log.warn({ path }, `no loop budget for this plugin: ${loaded.unboundedLoops}; a hook stuck in a loop would stall the gateway`);
+    if (loaded.unboundedLoops) log.warn({ path }, `no CPU budget for part of this trusted plugin: ${loaded.unboundedLoops}; a hook stuck there would stall the gateway`);
     return {
       name, pool, info: pool.info, failure: cfg.failure ?? 'closed', guest,
       subrequests: {

@@ -1,4 +1,4 @@
-/** Loop fuel: the rewritten module counts loop iterations and traps past its budget. */
+/** Fuel: the rewritten module counts instructions at function entries and loop heads, and traps past its budget. */
 import { readFileSync } from 'node:fs';
 import { parse } from '@bytecodealliance/jco';
 import { describe, expect, it } from 'vitest';
@@ -33,16 +33,20 @@ describe('withLoopFuel', () => {
     expect(r.instrumented).toBe(true);
     if (!r.instrumented) return;
     expect(r.loops).toBe(3);
+    expect(r.functions).toBe(2);
     const ex = await instantiate(r.module);
     const fuel = ex[FUEL_EXPORT] as WebAssembly.Global;
     const count = ex.count as (n: number) => number;
     const nested = ex.nested as () => number;
-    fuel.value = 1000;
-    expect(count(500)).toBe(500);
-    expect(fuel.value).toBe(1000 - 501);
-    fuel.value = 1000;
-    expect(nested()).toBe(20);
-    expect(fuel.value).toBe(1000 - 110);
+    const spent = (f: () => number, expected: number): number => {
+      fuel.value = 100_000;
+      expect(f()).toBe(expected);
+      return 100_000 - (fuel.value as number);
+    };
+    // count's entry region: block, loop, end, local.get, end; its loop: 10 instructions per pass.
+    expect(spent(() => count(500), 500)).toBe(5 + 501 * 10);
+    // nested: entry 5; the outer loop's own body 12 (the inner loop's excluded), 10 passes; the inner 9, 100 passes.
+    expect(spent(nested, 20)).toBe(5 + 10 * 12 + 100 * 9);
     fuel.value = 100;
     expect(() => count(1000)).toThrow(WebAssembly.RuntimeError);
     expect(fuel.value as number).toBeLessThan(0);
@@ -51,17 +55,17 @@ describe('withLoopFuel', () => {
   it('adds a global section and an export to a module that has neither', async () => {
     const r = withLoopFuel(await parse('(module (func $f (loop $l (br $l))) (start $f))'));
     expect(r.instrumented).toBe(true);
-    // The start function loops forever; with the global starting full it still ends, in a trap.
+    // The start function loops forever; the global starts at the start budget, so it ends, in a trap.
     await expect(WebAssembly.instantiate(r.module as BufferSource)).rejects.toThrow(WebAssembly.RuntimeError);
   });
 
-  it('leaves a module it cannot decode (SIMD) as it is, saying why', async () => {
-    const bytes = await parse('(module (func (export "v") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))');
+  it('leaves a module it cannot decode (GC) as it is, saying why', async () => {
+    const bytes = await parse('(module (func (export "v") (result i32) (i31.get_s (ref.i31 (i32.const 7)))))');
     const r = withLoopFuel(bytes);
     expect(r.instrumented).toBe(false);
     if (r.instrumented) return;
     expect(r.module).toBe(bytes);
-    expect(r.why).toMatch(/0xfd/);
+    expect(r.why).toMatch(/0xfb/);
   });
 
   it('instruments every SDK-built plugin', () => {
