@@ -23,6 +23,7 @@
 import { ComponentLoadError } from './errors.ts';
 import { Reader, coreExports, sections, uleb } from './wasm-binary.ts';
 import { type Body, Unsupported, decode, skipLimits, valtype } from './wasm-code.ts';
+import { Sink, appended, section, sleb } from './wasm-emit.ts';
 
 export const FUEL_EXPORT = 'praxis_fuel';
 /** The most fuel the i32 global can hold. */
@@ -38,46 +39,6 @@ export interface FuelOptions {
 export type FuelResult =
   | { module: Uint8Array; instrumented: true; loops: number; functions: number }
   | { module: Uint8Array; instrumented: false; why: string };
-
-/** Collects byte pieces without spreading them (modules can be megabytes). */
-class Sink {
-  private readonly pieces: Uint8Array[] = [];
-  length = 0;
-  push(...parts: Array<Uint8Array | number[]>): void {
-    for (const p of parts) {
-      const u = p instanceof Uint8Array ? p : Uint8Array.from(p);
-      this.pieces.push(u);
-      this.length += u.length;
-    }
-  }
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const p of this.pieces) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-}
-
-function section(id: number, payload: Sink | Uint8Array | number[]): Uint8Array {
-  const body = payload instanceof Sink ? payload.bytes() : payload;
-  const s = new Sink();
-  s.push([id, ...uleb(body.length)], body);
-  return s.bytes();
-}
-
-/** Signed LEB128 of a non-negative i32 (for `i32.const`). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if (n === 0 && !(b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
 
 /** The check inserted at a function entry or loop head, for the fuel global at index `g`. */
 function check(g: number[], weight: number): Uint8Array {
@@ -143,15 +104,6 @@ function chargeBody(g: number[]): Uint8Array {
   return Uint8Array.from([...uleb(code.length), ...code]);
 }
 
-/** A vector section with `extra` appended to its entries. */
-function appended(bytes: Uint8Array, s: { id: number; payloadStart: number; end: number }, extra: Uint8Array | number[]): Uint8Array {
-  const r = new Reader(bytes, s.payloadStart, s.end);
-  const n = r.u32();
-  const body = new Sink();
-  body.push(uleb(n + 1), bytes.subarray(r.pos, s.end), extra);
-  return section(s.id, body);
-}
-
 // Known sections in their canonical order; the global section comes before exports.
 const ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
@@ -206,19 +158,13 @@ function instrument(bytes: Uint8Array, startFuel: number): FuelResult {
       out.push(appended(bytes, s, uleb(types)));
     } else if (s.id === 10 && code) {
       if (charge) code.payload.push(chargeBody(gi));
-      out.push(section(10, joined(uleb(code.count + (charge ? 1 : 0)), code.payload)));
+      out.push(section(10, uleb(code.count + (charge ? 1 : 0)), code.payload));
     } else {
       out.push(bytes.subarray(s.start, s.end));
     }
   }
   emitIfDue(99);
   return { module: out.bytes(), instrumented: true, loops: code?.loops ?? 0, functions: code?.count ?? 0 };
-}
-
-function joined(head: number[], rest: Sink): Sink {
-  const s = new Sink();
-  s.push(head, rest.bytes());
-  return s;
 }
 
 interface InstrumentedCode { payload: Sink; count: number; loops: number; bulk: number }

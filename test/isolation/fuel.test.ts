@@ -4,6 +4,7 @@
  * metered, and a spent budget is its own kind of failure. The workloads are finite but long
  * (seconds of CPU without fuel), so a missing check shows as a wrong answer, not a hung run.
  */
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../runtime/component/cpu-budget.ts';
 import { GuestTrap } from '../../runtime/component/errors.ts';
@@ -12,6 +13,8 @@ import { withLoopFuel } from '../../runtime/component/fuel.ts';
 import { type LoadOptions, loadComponent } from '../../runtime/component/loader.ts';
 import type { FilterInstance, HostCalls } from '../../runtime/component/types.ts';
 import { type HostileParts, hostileComponent, hostileCore } from '../helpers/hostile.ts';
+import { startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
+import { oneRoute, testkit } from '../gateway/helpers.ts';
 
 const host: HostCalls = {
   httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
@@ -81,6 +84,19 @@ describe('fuel at function entries', () => {
   });
 });
 
+describe('bulk instructions pay for their length', () => {
+  it('stops a loop of memory.fill that costs little per instruction but a lot per byte', async () => {
+    // 10,000 fills of 64 KiB: about 80,000 instructions, but 640 MB written.
+    const fill = `(func $fill (local $i i32)
+      (loop $l
+        (memory.fill (i32.const 0) (local.get $i) (i32.const 65536))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.ne (local.get $i) (i32.const 10000)))))`;
+    const inst = await instance({ extra: fill, requestHeaders: '(call $fill)' });
+    expect((await trapOf(inst.onRequestHeaders(host, info, head))).kind).toBe('cpu-budget');
+  });
+});
+
 describe('fuel in code the decoder once could not read', () => {
   it('meters a loop of SIMD instructions', async () => {
     const spin = `(func $spin (local $i i32)
@@ -141,6 +157,23 @@ describe('a CPU budget in milliseconds', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(trap.kind).toBe('cpu-budget');
     expect(trap.message).toMatch(/ran past its CPU budget \(20 ms, \d+ fuel units\)/);
+  });
+
+  it('is what plugins.<name>.cpuBudgetMs sets in the gateway, and the gateway serves on', async () => {
+    const echo = await startEchoUpstream();
+    const gw = await startTestGateway(oneRoute({ spin: testkit({ name: 'spin', spinIfHeader: 'x-spin' }, { cpuBudgetMs: 20 }) }, ['spin'], { main: echo.url }));
+    try {
+      const res = await request(`${gw.url}/spin`, { headers: { 'x-spin': '1', 'x-request-id': 'cpu-1' } });
+      expect(res.statusCode).toBe(500);
+      await res.body.text();
+      expect(gw.logs.some((l) => l.requestId === 'cpu-1' && /ran past its CPU budget \(20 ms, \d+ fuel units\)/.test(String(l.msg)))).toBe(true);
+      const next = await request(`${gw.url}/after`);
+      expect(next.statusCode).toBe(200);
+      await next.body.text();
+    } finally {
+      await gw.close();
+      await echo.close();
+    }
   });
 });
 

@@ -2,13 +2,20 @@
  * Loading untrusted bytes: validate first (before any tool reads them), refuse what cannot be
  * given a CPU budget unless the plugin is trusted, and cap every table like the memory.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComponentLoadError } from '../../runtime/component/errors.ts';
 import { type LoadOptions, loadComponent } from '../../runtime/component/loader.ts';
 import type { HostCalls } from '../../runtime/component/types.ts';
 import { coreExports, coreModulesOfComponent } from '../../runtime/component/wasm-binary.ts';
 import { withCoreModule, withFirstBodySize, withoutLastGlobal } from '../helpers/corrupt.ts';
+import { validateConfig } from '../../runtime/config/load.ts';
 import { type HostileParts, hostileComponent, hostileCore } from '../helpers/hostile.ts';
+import { startEchoUpstream, startTestGateway, type TestServer } from '../helpers/servers.ts';
+import { oneRoute, testkit } from '../gateway/helpers.ts';
 
 const host: HostCalls = {
   httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
@@ -108,5 +115,45 @@ describe('table ceiling', () => {
     const err = await loadError(await hostileComponent({ extra: '(table 20000 funcref)' }));
     expect(err.code).toBe('table-limit');
     expect(err.message).toMatch(/20000 entries, above the plugin's table ceiling of 10000 \(tableLimit\)/);
+  });
+});
+
+describe('plugin config keys', () => {
+  let echo: TestServer;
+  let dir: string;
+  beforeAll(async () => {
+    echo = await startEchoUpstream();
+    dir = await mkdtemp(join(tmpdir(), 'praxis-load-'));
+  });
+  afterAll(() => echo.close());
+
+  it('checks cpuBudgetMs, trusted and tableLimit, naming the key; old configs with maxLoopIterations still load', () => {
+    const cfg = (extra: Record<string, unknown>) => oneRoute({ x: testkit({}, extra) }, ['x'], { main: 'http://127.0.0.1:1' });
+    expect(() => validateConfig(cfg({ cpuBudgetMs: 0 }))).toThrow(/plugins\.x\.cpuBudgetMs: must be >= 1/);
+    expect(() => validateConfig(cfg({ tableLimit: 0 }))).toThrow(/plugins\.x\.tableLimit: must be >= 1/);
+    expect(() => validateConfig(cfg({ trusted: 'yes' }))).toThrow(/plugins\.x\.trusted: must be boolean/);
+    expect(() => validateConfig(cfg({ maxLoopIterations: 5_000_000, cpuBudgetMs: 20, trusted: false, tableLimit: 50 }))).not.toThrow();
+  });
+
+  it('hands trusted and tableLimit from the plugin entry to the loader', async () => {
+    const write = async (name: string, parts: HostileParts): Promise<string> => {
+      const path = join(dir, `${name}.wasm`);
+      await writeFile(path, await hostileComponent(parts));
+      return path;
+    };
+    const gc = await write('gc', { requestHeaders: '(drop (i31.get_s (ref.i31 (i32.const 7))))' });
+    const big = await write('big-table', { extra: '(table 20000 funcref)' });
+    const start = (plugin: Record<string, unknown>) => startTestGateway(oneRoute({ p: { path: gc, ...plugin } }, ['p'], { main: echo.url }));
+    await expect(start({})).rejects.toThrow(/plugin "p" failed to load: .*cannot be given a CPU budget.*opcode 0xfb/);
+    await expect(startTestGateway(oneRoute({ p: { path: big } }, ['p'], { main: echo.url }))).rejects.toThrow(/table ceiling of 10000/);
+    const gw = await startTestGateway(oneRoute({ p: { path: gc, trusted: true }, t: { path: big, tableLimit: 30_000 } }, ['p', 't'], { main: echo.url }));
+    try {
+      const res = await request(`${gw.url}/ok`);
+      expect(res.statusCode).toBe(200);
+      await res.body.text();
+      expect(gw.logs.some((l) => l.level === 40 && /no CPU budget for part of this trusted plugin/.test(String(l.msg)))).toBe(true);
+    } finally {
+      await gw.close();
+    }
   });
 });
