@@ -18,11 +18,13 @@ import type {
   Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead,
 } from './types.ts';
 import { type WasiContext, createWasiContext } from './wasi.ts';
-import { withMemoryCeiling } from './wasm-binary.ts';
+import { DEFAULT_TABLE_LIMIT, withMemoryCeiling, withTableCeiling } from './wasm-binary.ts';
 
 export interface JcoOptions {
   /** Fuel one hook call (and the start-up of one instance) may burn; default: the fast binding's. */
   fuelBudget?: number;
+  /** Ceiling on every table of every core module, in entries (default: the loader's). */
+  tableLimit?: number;
   /** How errors name the budget (default `<fuelBudget> fuel units`, as the fast binding says it). */
   budgetLabel?: string;
   /** Run core modules that cannot be instrumented, without a CPU budget (default false: refuse them). */
@@ -143,7 +145,7 @@ class JcoFilterInstance implements FilterInstance {
  * Validates, fuels and compiles every core module of the component up front (a component that
  * cannot be run with fuel is refused at load, not at its first instance).
  */
-async function compileCores(cores: Map<string, Uint8Array>, maxPages: number, budget: number, trusted: boolean): Promise<{ modules: Map<string, WebAssembly.Module>; unfueled: string[] }> {
+async function compileCores(cores: Map<string, Uint8Array>, maxPages: number, tableLimit: number, budget: number, trusted: boolean): Promise<{ modules: Map<string, WebAssembly.Module>; unfueled: string[] }> {
   const modules = new Map<string, WebAssembly.Module>();
   const unfueled: string[] = [];
   for (const [name, bytes] of cores) {
@@ -156,7 +158,7 @@ async function compileCores(cores: Map<string, Uint8Array>, maxPages: number, bu
       unfueled.push(`${name}: ${fuel.why}`);
     }
     try {
-      modules.set(name, await WebAssembly.compile(withMemoryCeiling(fuel.module, maxPages) as BufferSource));
+      modules.set(name, await WebAssembly.compile(withTableCeiling(withMemoryCeiling(fuel.module, maxPages), tableLimit) as BufferSource));
     } catch (err) {
       throw new ComponentLoadError('malformed', `the component's core module ${name} does not compile: ${(err as Error).message}`);
     }
@@ -178,7 +180,7 @@ export async function createJcoFactory(
 ): Promise<JcoComponentFactory> {
   const budget = Math.max(0, Math.min(opts.fuelBudget ?? DEFAULT_FUEL, MAX_FUEL));
   const glue = await loadGlue(component, hash, cacheDir, opts.warn ?? processWarning);
-  const { modules, unfueled } = await compileCores(glue.cores, maxPages, budget, opts.trusted ?? false);
+  const { modules, unfueled } = await compileCores(glue.cores, maxPages, opts.tableLimit ?? DEFAULT_TABLE_LIMIT, budget, opts.trusted ?? false);
   const getCoreModule: GetCoreModule = async (name) => {
     const m = modules.get(name);
     if (!m) throw new Error(`jco's glue asked for a core module it did not emit: ${name}`);

@@ -12,14 +12,14 @@ import { createJcoFactory } from './jco-binding.ts';
 import type { ComponentFactory } from './types.ts';
 import { WASI_INTERFACES, isAllowedWasiImport } from './wasi.ts';
 import {
-  WASM_PAGE, allCoreModules, binaryKind, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling, withTableCeiling,
+  DEFAULT_TABLE_LIMIT, WASM_PAGE, allCoreModules, binaryKind, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling, withTableCeiling,
 } from './wasm-binary.ts';
 import { FUEL_EXPORT, MAX_FUEL, withLoopFuel } from './fuel.ts';
 import { DEFAULT_CPU_BUDGET_MS, fuelForCpuBudget } from './cpu-budget.ts';
 
 export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
-export const DEFAULT_TABLE_LIMIT = 10_000;
+export { DEFAULT_TABLE_LIMIT };
 
 export interface LoadOptions {
   /** Ceiling of the guest's linear memory, in bytes (default 64 MiB). */
@@ -216,7 +216,7 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }
   } else {
-    const jco = await createJcoFactory(bytes, sha256, opts.cacheDir, maxPages, importsWasi(wit), { fuelBudget: budget.fuel, budgetLabel: budget.label, trusted });
+    const jco = await createJcoFactory(bytes, sha256, opts.cacheDir, maxPages, importsWasi(wit), { fuelBudget: budget.fuel, budgetLabel: budget.label, trusted, tableLimit });
     factory = jco;
     if (jco.unboundedLoops) unboundedLoops = jco.unboundedLoops;
   }

@@ -209,6 +209,9 @@ export function withMemoryCeiling(module: Uint8Array, maxPages: number): Uint8Ar
   return replaceSection(module, sec, body);
 }
 
+/** Entries a guest table may hold unless the plugin's `tableLimit` says otherwise. */
+export const DEFAULT_TABLE_LIMIT = 10_000;
+
 /**
  * Gives every table the module defines a maximum of `maxEntries` (or keeps a smaller one), so
  * that `table.grow` past it fails inside the guest instead of growing the host (each entry costs

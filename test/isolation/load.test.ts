@@ -111,6 +111,14 @@ describe('table ceiling', () => {
     expect(await inst2.onRequestHeaders(host, info, head)).toEqual({ tag: 'continue' });
   });
 
+  it('caps tables on the jco path too', async () => {
+    const loaded = await loadComponent(await hostileComponent(growMustFail(200)), { tableLimit: 100, binding: 'jco' });
+    expect(loaded.factory.binding).toBe('jco');
+    const inst = await loaded.factory.instantiate();
+    await inst.configure(host, '{}');
+    expect(await inst.onRequestHeaders(host, info, head)).toEqual({ tag: 'continue' });
+  });
+
   it('refuses a table that starts above the ceiling', async () => {
     const err = await loadError(await hostileComponent({ extra: '(table 20000 funcref)' }));
     expect(err.code).toBe('table-limit');
