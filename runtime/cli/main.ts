@@ -54,6 +54,7 @@ program.command('try')
   .option('--response-body <body>', 'response body')
   .option('--allow-host <host>', 'a host sub-requests may reach (repeatable; default none)', collect, [])
   .option('--timeout-ms <ms>', 'deadline for the whole try, sub-requests included', (v: string) => Number(v), 10_000)
+  .option('--mock <file>', 'JSON list of sub-request answers, {match, response | error, delayMs}; the rest go out for real')
   .action(async (file: string, opts: Parameters<typeof import('./try.ts')['tryCommand']>[1]) => {
     const { tryCommand } = await import('./try.ts');
     await tryCommand(file, opts);
