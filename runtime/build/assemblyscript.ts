@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 import { componentize } from './componentize.ts';
+import { embedConfigSchema } from './config-schema.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SDK = join(ROOT, 'sdk-assemblyscript', 'assembly');
@@ -169,7 +170,7 @@ export async function buildAssemblyScript(dir: string, outFile: string): Promise
     if (!canonical) throw new Error(`${ascPath(dir)} exports '${name}': only the SDK's glue may be exported (do not export functions from assembly/index.ts)`);
     return canonical;
   });
-  const component = await componentize(renamed);
+  const component = await embedConfigSchema(dir, await componentize(renamed));
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, component);
 }

@@ -9,6 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WIT_PATH, WORLD } from './componentize.ts';
+import { embedConfigSchema } from './config-schema.ts';
 
 interface ComponentizeResult { component: Uint8Array }
 type Componentize = (opts: {
@@ -27,5 +28,5 @@ export async function buildJavaScript(dir: string, out: string): Promise<void> {
     worldName: WORLD,
     disableFeatures: ['http', 'fetch-event'],
   });
-  await writeFile(out, component);
+  await writeFile(out, await embedConfigSchema(dir, component));
 }

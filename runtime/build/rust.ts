@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { componentize } from './componentize.ts';
+import { embedConfigSchema } from './config-schema.ts';
 
 const run = promisify(execFile);
 const TARGET = 'wasm32-unknown-unknown';
@@ -86,7 +87,8 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
     throw new Error(`${dir}: the module imports ${names}; a praxis filter may import only the praxis:filter interfaces (no WASI, no wasm-bindgen)`);
   }
   await mkdir(dirname(outFile), { recursive: true });
-  await writeFile(outFile, stripCustomSections(await componentize(await shrink(core))));
+  // The schema goes in after stripping: it is the one custom section the host reads.
+  await writeFile(outFile, await embedConfigSchema(dir, stripCustomSections(await componentize(await shrink(core)))));
 }
 
 /**

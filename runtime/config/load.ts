@@ -5,13 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseEntry } from '../subrequest/allow-list.ts';
+import { describe } from './problems.ts';
 import type { GatewayConfig } from './types.ts';
 
 const schema = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as object;
-const validate = new Ajv({ allErrors: true, strict: false }).compile<GatewayConfig>(schema);
+const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<GatewayConfig>(schema);
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -19,26 +20,6 @@ export class ConfigError extends Error {
     super(`invalid config ${source}:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
     this.problems = problems;
-  }
-}
-
-/** `routes[0].filters[1]`-style path from ajv's JSON pointer. */
-function keyPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (extra !== undefined) parts.push(extra);
-  let out = '';
-  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
-  return out || '(top level)';
-}
-
-function describe(e: ErrorObject): string {
-  const p = e.params as Record<string, unknown>;
-  switch (e.keyword) {
-    case 'required': return `${keyPath(e.instancePath, String(p.missingProperty))}: is required`;
-    case 'additionalProperties': return `${keyPath(e.instancePath, String(p.additionalProperty))}: unknown key`;
-    case 'enum': return `${keyPath(e.instancePath)}: must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'propertyNames': return `${keyPath(e.instancePath)}: invalid name ${JSON.stringify(p.propertyName)}`;
-    default: return `${keyPath(e.instancePath)}: ${e.message ?? 'is invalid'}`;
   }
 }
 
@@ -93,7 +74,7 @@ function crossCheckLoosely(value: unknown): string[] {
 export function validateConfig(value: unknown, source = '(inline)'): GatewayConfig {
   if (!validate(value)) {
     // Report every problem at once: the schema's, then the cross-references it could check.
-    const problems = (validate.errors ?? []).map(describe);
+    const problems = (validate.errors ?? []).map((e) => describe(e));
     throw new ConfigError(source, [...problems, ...crossCheckLoosely(value).filter((p) => !problems.includes(p))]);
   }
   const problems = crossCheck(value);

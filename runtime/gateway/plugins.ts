@@ -1,8 +1,11 @@
 /** Loads every plugin a config names into a pool; any failure stops the start, naming the plugin. */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
+import { checkPluginConfig } from '../config/plugin-config.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { type GuestPolicy, configureLog, guestPolicy } from '../pipeline/guest-limits.ts';
@@ -49,6 +52,10 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
       trusted: cfg.trusted ?? false,
       ...(cacheDir ? { cacheDir } : {}),
     });
+    // The plugin's config against the schema it ships (if any), before configure() sees it.
+    const bytes = await readFile(path);
+    if (createHash('sha256').update(bytes).digest('hex') !== loaded.sha256) throw new Error('the file changed while it was being loaded');
+    checkPluginConfig(name, bytes, cfg.config);
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
     const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
     const guest = guestPolicy(cfg.limits);

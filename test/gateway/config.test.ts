@@ -39,7 +39,7 @@ describe('validateConfig names the key path', () => {
     expect(problems({ ...base(), bogus: 1 })).toContain('bogus: unknown key');
     const c = base();
     (c.plugins as Record<string, Record<string, unknown>>).x!.pool = { max: 2, maxx: 3 };
-    expect(problems(c)).toContain('plugins.x.pool.maxx: unknown key');
+    expect(problems(c)).toContain('plugins.x.pool.maxx: unknown key (did you mean "max"?)');
   });
 
   it('wrong types', () => {
