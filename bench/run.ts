@@ -3,18 +3,19 @@
  * by ratios and writes bench/results/latest.json.
  * Env: BENCH_DURATION_S (per gateway scenario, 5), BENCH_CONNECTIONS (32), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
- * hook,pool,subrequest,gateway).
+ * hook,pool,subrequest,gateway,isolation; the first argument does the same: `npm run bench -- isolation`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchGateway } from './gateway.ts';
 import { benchHooks } from './hook.ts';
+import { HOSTILE_CONNECTIONS, benchIsolation } from './isolation.ts';
 import { benchPool } from './pool.ts';
 import { type Scenario, envNumber, round } from './stats.ts';
 import { benchSubrequest } from './subrequest.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const only = new Set((process.env.BENCH_ONLY ?? 'hook,pool,subrequest,gateway').split(','));
+const only = new Set((process.argv[2] ?? process.env.BENCH_ONLY ?? 'hook,pool,subrequest,gateway,isolation').split(','));
 const scenarios: Record<string, Scenario> = {};
 const notes: string[] = [];
 const note = (s: string): void => { notes.push(s); console.error(s); };
@@ -45,6 +46,10 @@ if (only.has('gateway')) {
   console.error('gateway: autocannon in a separate process ...');
   Object.assign(scenarios, await benchGateway({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }, note));
 }
+if (only.has('isolation')) {
+  console.error(`isolation: a filterless route alone, then beside a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections) ...`);
+  Object.assign(scenarios, await benchIsolation({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }));
+}
 
 const ratios: Record<string, number> = {};
 const ratio = (name: string, a: string, b: string, field: keyof Scenario = 'p50_us'): void => {
@@ -67,6 +72,12 @@ ratio('gateway: wasm-3 / js-3 throughput', 'gateway/wasm-3-filters', 'gateway/js
 ratio('gateway: no-filter / nginx throughput', 'gateway/no-filter', 'gateway/nginx', 'ops_per_s');
 ratio('gateway: wasm-3 / no-filter p99', 'gateway/wasm-3-filters', 'gateway/no-filter', 'p99_us');
 ratio('gateway: wasm-3 / js-3 p99', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'p99_us');
+for (const hostile of ['spin', 'trap']) {
+  ratio(`isolation: plain beside ${hostile} / alone throughput (target >= 0.8)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'ops_per_s');
+  ratio(`isolation: plain beside ${hostile} / alone p99 (target <= 2)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'p99_us');
+  ratio(`isolation: plain beside ${hostile} / beside benign throughput`, `isolation/plain-beside-${hostile}`, 'isolation/plain-beside-benign', 'ops_per_s');
+}
+ratio('isolation: plain beside benign / alone throughput', 'isolation/plain-beside-benign', 'isolation/plain-alone', 'ops_per_s');
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];
@@ -75,7 +86,7 @@ if (sb && sd) ratios['subrequest: added p50 us'] = round(sb.p50_us - sd.p50_us, 
 
 const pad = (s: string, n: number): string => s.padEnd(n);
 console.log('\nratios (same run)');
-for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 52)} ${v}`);
+for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 60)} ${v}`);
 console.log(`\n  ${pad('scenario', 44)} ${'p50 us'.padStart(10)} ${'p99 us'.padStart(10)} ${'ops/s'.padStart(10)}`);
 for (const [k, s] of Object.entries(scenarios)) {
   const extra = Object.entries(s).filter(([f]) => !['p50_us', 'p99_us', 'ops_per_s', 'samples'].includes(f)).map(([f, v]) => `${f}=${v}`).join(' ');

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ComponentLoadError, GuestTrap } from '../../runtime/component/errors.ts';
-import { loadComponent } from '../../runtime/component/loader.ts';
+import { type LoadedComponent, loadComponent } from '../../runtime/component/loader.ts';
 import type { HostCalls, SubrequestResult } from '../../runtime/component/types.ts';
 import { RewrapRefused, mutantOf } from './mutate.ts';
 
@@ -63,7 +63,7 @@ function unexpected(phase: string, err: unknown): { outcome: string; detail: str
 }
 
 async function exercise(bytes: Uint8Array, target: FuzzTarget, cacheDir: string): Promise<{ outcome: string; detail?: string }> {
-  let loaded;
+  let loaded: LoadedComponent;
   try {
     loaded = await loadComponent(bytes, { cacheDir, maxLoopIterations: 10_000_000 });
   } catch (err) {
