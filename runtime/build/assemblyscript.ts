@@ -5,10 +5,10 @@
  * the core module imports only praxis interfaces. Then the glue's identifier exports are
  * renamed to the canonical names of docs/abi.md, and componentize() wraps the module.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import asc from 'assemblyscript/asc';
+import { AS_SDK_PACKAGE, loadAsc, resolveAssemblyScriptSdk } from './assemblyscript-sdk.ts';
 import { componentize } from './componentize.ts';
 import { embedConfigSchema } from './config-schema.ts';
 
@@ -44,27 +44,41 @@ function commonBase(a: string, b: string): string {
   return pa.slice(0, i).join(sep) || sep;
 }
 
+/** The glue entry of a plugin built against the installed SDK: a file asc reads, never written. */
+const GLUE_ENTRY = '__praxis_glue.ts';
+
 /** Compiles the plugin to a core module, or throws with asc's diagnostics. */
 export async function compileAssemblyScript(dir: string): Promise<Uint8Array> {
+  const sdk = resolveAssemblyScriptSdk(dir);
+  const asc = await loadAsc(sdk);
   const entry = join(resolve(dir), 'assembly', 'index.ts');
-  const base = commonBase(resolve(dir), ROOT);
+  // With the installed SDK the glue entry imports the package by name, as the plugin does: asc
+  // then names every SDK module `~lib/<package>/...` once, so both share one filter registry.
+  const installed = sdk.kind === 'installed';
+  const base = installed ? resolve(dir) : commonBase(resolve(dir), ROOT);
+  const glue = installed ? join(resolve(dir), 'assembly', GLUE_ENTRY) : join(SDK, 'exports.ts');
+  const abort = installed ? `~lib/${AS_SDK_PACKAGE}/assembly/abort` : ascPath(join(SDK, 'abort'), base);
   let binary: Uint8Array | undefined;
   let diagnostics = '';
   const sink = { write(s: string | Uint8Array) { diagnostics += typeof s === 'string' ? s : Buffer.from(s).toString(); return true; } };
   const { error } = await asc.main(
     [
       ascPath(entry, base),
-      ascPath(join(SDK, 'exports.ts'), base),
+      ascPath(glue, base),
       '--baseDir', base,
       '--outFile', 'module.wasm',
       '-O3', '--noAssert',
       '--runtime', 'stub',
-      '--use', `abort=${ascPath(join(SDK, 'abort'), base)}/praxisAbort`,
+      '--use', `abort=${abort}/praxisAbort`,
       '--noColors',
     ],
     {
       stdout: sink as never,
       stderr: sink as never,
+      readFile: async (name: string, from: string) => {
+        if (installed && name.endsWith(GLUE_ENTRY)) return `export * from "${AS_SDK_PACKAGE}/assembly/exports";\n`;
+        return readFile(resolve(from, name), 'utf8').catch(() => null);
+      },
       writeFile: (name: string, contents: Uint8Array | string) => {
         if (name.endsWith('.wasm')) binary = contents as Uint8Array;
       },
@@ -170,7 +184,8 @@ export async function buildAssemblyScript(dir: string, outFile: string): Promise
     if (!canonical) throw new Error(`${ascPath(dir)} exports '${name}': only the SDK's glue may be exported (do not export functions from assembly/index.ts)`);
     return canonical;
   });
-  const component = await embedConfigSchema(dir, await componentize(renamed));
+  const witPath = resolveAssemblyScriptSdk(dir).witPath;
+  const component = await embedConfigSchema(dir, await componentize(renamed, witPath));
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, component);
 }

@@ -9,10 +9,11 @@ export const WORLD = 'plugin';
 /**
  * Turns a core module that follows docs/abi.md into a praxis:filter component: embeds the
  * WIT as the component-type custom section, then wraps it with wit-component.
- * (`jco embed --wit` on the command line panics; the JS API does not.)
+ * (`jco embed --wit` on the command line panics; the JS API does not.) `witPath`: the WIT the
+ * guest's SDK was written for (an installed AssemblyScript SDK carries its own).
  */
-export async function componentize(core: Uint8Array): Promise<Uint8Array> {
-  const witSource = await readFile(WIT_PATH, 'utf8');
+export async function componentize(core: Uint8Array, witPath: string = WIT_PATH): Promise<Uint8Array> {
+  const witSource = await readFile(witPath, 'utf8');
   const embedded = await componentEmbed({ binary: core, witSource, world: WORLD, stringEncoding: 'utf8' });
   return componentNew(embedded, []);
 }

@@ -60,6 +60,17 @@ program.command('try')
     await tryCommand(file, opts);
   });
 
+program.command('new')
+  .description('create a plugin folder: a filter, its tests, config schema, README and a gateway config')
+  .argument('<name>', 'plugin name (lower case, digits, dashes); the folder is created at that path')
+  .requiredOption('-l, --lang <lang>', 'rust or assemblyscript')
+  .option('--subrequest', 'a filter that asks a service (a mocked sub-request in its tests)')
+  .option('--sdk-path <path>', 'build against a local SDK (folder, or a packed .tgz for AssemblyScript) instead of the published one')
+  .action(async (name: string, opts: import('./new.ts').NewOptions) => {
+    const { newCommand } = await import('./new.ts');
+    await newCommand(name, opts);
+  });
+
 program.command('demo-upstream')
   .description('run the demo upstream alone (echoes requests as JSON; SSE on /v1/chat/completions)')
   .option('-p, --port <port>', 'listen port', port, 9000)

@@ -61,9 +61,10 @@ pub fn http_subrequest_all(reqs: &[Subrequest]) -> Vec<Result<Subresponse, Subre
     lift_sub_results(&mut m, p, n)
 }
 
+/// Native stand-in: answered by the mocks of [`crate::testing`] (no mock: `Denied`).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn http_subrequest(_req: &Subrequest) -> Result<Subresponse, SubrequestError> {
-    Err(SubrequestError::Denied("not running inside praxis-wasm".to_string()))
+pub fn http_subrequest(req: &Subrequest) -> Result<Subresponse, SubrequestError> {
+    crate::testing::answer(req)
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -98,6 +99,11 @@ pub mod context {
     pub fn get(key: &str) -> Option<Vec<u8>> {
         STORE.with(|s| s.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
     }
+    /// Native stand-in: empties the store (`testing::reset` calls it between tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn clear() {
+        STORE.with(|s| s.borrow_mut().clear())
+    }
     #[cfg(not(target_arch = "wasm32"))]
     pub fn set(key: &str, value: &[u8]) {
         STORE.with(|s| {
@@ -120,6 +126,7 @@ pub mod log {
     }
     #[cfg(not(target_arch = "wasm32"))]
     fn emit(level: u32, msg: &str) {
+        crate::testing::record_log(level, msg);
         std::eprintln!("[{}] {}", ["debug", "info", "warn", "error"][level as usize], msg);
     }
     pub fn debug(msg: &str) {

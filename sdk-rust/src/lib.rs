@@ -22,6 +22,9 @@ pub mod alloc;
 mod host;
 pub mod json;
 mod types;
+/// Mocked sub-requests and captured logs for native unit tests (`cargo test`); not in wasm builds.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use host::{collect_body, context, http_subrequest, http_subrequest_all, log, push_u32};
 pub use types::*;
