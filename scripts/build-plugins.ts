@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -61,8 +61,14 @@ export async function buildPlugin(dir: string, opts: { force?: boolean } = {}): 
   }
   await writeFile(stamp, digest);
   const size = (await stat(out)).size;
-  console.log(`built ${lang} ${name} -> ${out.slice(root.length + 1)} (${size} bytes, ${Date.now() - started} ms)`);
+  console.log(`built ${lang} ${name} -> ${displayPath(out)} (${size} bytes, ${Date.now() - started} ms)`);
   return out;
+}
+
+/** `file` relative to the working directory when it lies below it, else absolute (never clipped). */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
 export async function pluginDirs(): Promise<string[]> {

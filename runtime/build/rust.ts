@@ -68,7 +68,8 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
     }));
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`cargo build failed in ${dir} (toolchain ${tc.label}):\n${e.stderr?.trim() || e.message}`);
+    const output = e.stderr?.trim() || e.message;
+    throw new Error(`cargo build failed in ${dir} (toolchain ${tc.label}):\n${output}${buildHint(output)}`);
   }
   // The cdylib's .wasm, as cargo reports it (the file name depends on the crate name).
   let wasm: string | undefined;
@@ -89,6 +90,16 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
   await mkdir(dirname(outFile), { recursive: true });
   // The schema goes in after stripping: it is the one custom section the host reads.
   await writeFile(outFile, await embedConfigSchema(dir, stripCustomSections(await componentize(await shrink(core)))));
+}
+
+/** One line saying what to do about a failure authors meet often, or nothing. */
+export function buildHint(cargoOutput: string): string {
+  // std on wasm brings its own panic handler (and allocator): a crate that is not #![no_std]
+  // collides with the SDK's, and rustc names only the lang item.
+  if (/duplicate lang item/.test(cargoOutput)) {
+    return '\nhint: add #![no_std] as the first line of src/lib.rs: on wasm the SDK supplies the panic handler and the allocator (see sdk-rust/README.md)';
+  }
+  return '';
 }
 
 /**

@@ -218,10 +218,13 @@ pub(crate) fn install_panic_hook() {}
 
 /// Collects a body that arrives in chunks, across instances: chunks before the last are parked
 /// in `context` (instances are not pinned to a request), the last call returns the whole body.
-/// A body that arrives in one call never touches the context. `tag` names the filter's keys.
-pub fn collect_body(info: &RequestInfo, tag: &str, chunk: Vec<u8>, end_of_stream: bool) -> Option<Vec<u8>> {
-    // Keys carry the attempt: a retry re-sends the body and must not see the last attempt's chunks.
+/// A body that arrives in one call never touches the context. Keys are
+/// `<tag>.<direction>.body.<attempt>.<i>`: the request's and the response's chunks never mix,
+/// and a retry (which re-sends the body) starts afresh.
+pub fn collect_body(info: &RequestInfo, direction: Direction, tag: &str, chunk: Vec<u8>, end_of_stream: bool) -> Option<Vec<u8>> {
     let mut base = String::from(tag);
+    base.push('.');
+    base.push_str(direction.as_str());
     base.push_str(".body.");
     push_u32(&mut base, info.attempt);
     base.push('.');
@@ -245,9 +248,39 @@ pub fn collect_body(info: &RequestInfo, tag: &str, chunk: Vec<u8>, end_of_stream
     let mut body = Vec::new();
     for i in 0..n {
         body.extend_from_slice(&context::get(&key(i)).unwrap_or_default());
+        context::set(&key(i), b""); // released: the store counts what a request holds
     }
+    context::set(&count_key, b"0");
     body.extend_from_slice(&chunk);
     Some(body)
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collect_body_keeps_request_and_response_apart() {
+        let info = RequestInfo { request_id: "r".into(), attempt: 1, route: "x".into() };
+        assert_eq!(collect_body(&info, Direction::Request, "t", b"re".to_vec(), false), None);
+        assert_eq!(collect_body(&info, Direction::Request, "t", b"q".to_vec(), false), None);
+        // The response arrives while the request's chunks are still parked (same tag).
+        assert_eq!(collect_body(&info, Direction::Response, "t", b"resp".to_vec(), false), None);
+        assert_eq!(collect_body(&info, Direction::Response, "t", b"onse".to_vec(), true), Some(b"response".to_vec()));
+        assert_eq!(collect_body(&info, Direction::Request, "t", b"uest".to_vec(), true), Some(b"request".to_vec()));
+        // A second attempt starts afresh.
+        let retry = RequestInfo { attempt: 2, ..info };
+        assert_eq!(collect_body(&retry, Direction::Request, "t", b"again".to_vec(), true), Some(b"again".to_vec()));
+    }
+
+    #[test]
+    fn subrequest_error_display() {
+        use crate::format;
+        assert_eq!(format!("{}", SubrequestError::Denied("host not allowed".into())), "denied: host not allowed");
+        assert_eq!(format!("{}", SubrequestError::TooLarge), "too-large");
+        assert_eq!(SubrequestError::Connect("refused".into()).to_text(), "connect: refused");
+        assert_eq!(SubrequestError::Timeout.to_string(), "timeout");
+    }
 }
 
 /// Decimal digits without core::fmt (which costs ~14 KB of wasm).

@@ -276,3 +276,62 @@ pub enum SubrequestError {
     Connect(String),
     Protocol(String),
 }
+
+impl SubrequestError {
+    /// The error's kind as the WIT names it (`timeout`, `too-large`, `denied`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SubrequestError::Timeout => "timeout",
+            SubrequestError::TooLarge => "too-large",
+            SubrequestError::Denied(_) => "denied",
+            SubrequestError::Overloaded => "overloaded",
+            SubrequestError::Cancelled => "cancelled",
+            SubrequestError::Connect(_) => "connect",
+            SubrequestError::Protocol(_) => "protocol",
+        }
+    }
+    /// The host's reason, for the kinds that carry one (denied, connect, protocol).
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            SubrequestError::Denied(r) | SubrequestError::Connect(r) | SubrequestError::Protocol(r) => Some(r),
+            _ => None,
+        }
+    }
+    /// "kind" or "kind: reason", without core::fmt (the cheap way to log an error in a hook).
+    pub fn to_text(&self) -> String {
+        let mut s = String::from(self.kind());
+        if let Some(r) = self.reason() {
+            s.push_str(": ");
+            s.push_str(r);
+        }
+        s
+    }
+}
+
+/// "kind" or "kind: reason", as [`SubrequestError::to_text`]. Formatting links core::fmt
+/// (~5-14 KB of wasm): fine in tests and rare paths; `to_text` is the small choice in a hook.
+impl core::fmt::Display for SubrequestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.kind())?;
+        match self.reason() {
+            Some(r) => write!(f, ": {}", r),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Which body a hook is collecting; [`crate::collect_body`] keeps the two apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Request => "request",
+            Direction::Response => "response",
+        }
+    }
+}

@@ -88,7 +88,7 @@ impl Filter for Router {
         if context::get(DECIDED).is_some() {
             return Action::BodyDone;
         }
-        let body = match collect_body(info, "header-router", chunk, end_of_stream) {
+        let body = match collect_body(info, Direction::Request, "header-router", chunk, end_of_stream) {
             Some(b) => b,
             None => return Action::Continue(None), // keep buffering
         };

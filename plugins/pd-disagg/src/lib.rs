@@ -84,7 +84,7 @@ impl Filter for PdDisagg {
         if context::get(IS_POST).is_none() {
             return Action::BodyDone;
         }
-        let body = match collect_body(info, "pd-disagg", chunk, end_of_stream) {
+        let body = match collect_body(info, Direction::Request, "pd-disagg", chunk, end_of_stream) {
             Some(b) => b,
             None => return Action::Continue(None),
         };

@@ -55,6 +55,40 @@ pub fn set_member(src: &[u8], key: &str, raw: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `src` (a top-level object) without any member named `key`; the rest is kept byte for byte.
+/// None if `src` is not an object (a copy of `src` when it has no such member).
+pub fn remove_member(src: &[u8], key: &str) -> Option<Vec<u8>> {
+    let mut out = src.to_vec();
+    loop {
+        let mut values = Vec::new(); // (start, end) of every member's value, in order
+        let mut hit = None;
+        members(&out, |k, a, b| {
+            if hit.is_none() && k == key {
+                hit = Some(values.len());
+            }
+            values.push((a, b));
+        })
+        .ok()?;
+        let i = match hit {
+            Some(i) => i,
+            None => return Some(out),
+        };
+        // A member after the first goes with the comma before it; the first with the one after.
+        let (from, to) = if i > 0 {
+            (values[i - 1].1, values[i].1)
+        } else {
+            let open = out.iter().position(|&c| c == b'{')? + 1;
+            let end = values[0].1;
+            if values.len() > 1 {
+                (open, end + out[end..].iter().position(|&c| c == b',')? + 1)
+            } else {
+                (open, end)
+            }
+        };
+        out.drain(from..to);
+    }
+}
+
 /// `src` without whitespace outside strings: one line, safe to carry in a header value.
 pub fn minify(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());

@@ -1,7 +1,8 @@
 //! A small JSON reader for configs and request bodies (no serde here: the SDK has no deps).
 //! `raw` validates a document and reads it in place ([`Raw`]: small and allocation-light, the
-//! better choice in a filter); `parse` builds a [`Value`] tree. `member_span`/`set_member` work
-//! on the text of a top-level object, so a filter can rewrite one field and keep the rest as is.
+//! better choice in a filter); `parse` builds a [`Value`] tree (`set`/`remove` members, then
+//! `stringify`). `member_span`/`set_member`/`remove_member` work on the text of a top-level
+//! object, so a filter can rewrite one field and keep the rest as is.
 //!
 //! Parts: `value` (the tree), `raw` (validated text read in place), `edit` (rewriting members
 //! of an object's text), `parser` (the tokenizer both readers share).
@@ -13,9 +14,9 @@ mod parser;
 mod raw;
 mod value;
 
-pub use edit::{member_raw, member_span, minify, quote_into, set_member};
+pub use edit::{member_raw, member_span, minify, quote_into, remove_member, set_member};
 pub use raw::{raw, Entries, Raw};
-pub use value::{parse, parse_bytes, Value};
+pub use value::{parse, parse_bytes, stringify, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
@@ -88,8 +89,27 @@ mod tests {
         assert_eq!(set_member(b"{}", "k", "1").unwrap(), b"{\"k\":1}".to_vec());
         assert_eq!(set_member(b"[1]", "k", "1"), None);
         assert_eq!(minify(b"{ \"a b\" : [1, \"x\\\" y\"],\n \"c\": {} }"), b"{\"a b\":[1,\"x\\\" y\"],\"c\":{}}".to_vec());
+        assert_eq!(remove_member(br#"{"a":1, "b":[2], "c":{"b":3}}"#, "b").unwrap(), br#"{"a":1, "c":{"b":3}}"#.to_vec());
+        assert_eq!(remove_member(br#"{ "a" : 1 , "b":2}"#, "a").unwrap(), br#"{ "b":2}"#.to_vec());
+        assert_eq!(remove_member(br#"{"a":1,"a":2}"#, "a").unwrap(), b"{}".to_vec());
+        assert_eq!(remove_member(br#"{"a":1}"#, "z").unwrap(), br#"{"a":1}"#.to_vec());
+        assert_eq!(remove_member(b"[1]", "a"), None);
         let mut q = Vec::new();
         quote_into(&mut q, "a\"b\u{1}é");
         assert_eq!(parse_bytes(&q).unwrap().as_str(), Some("a\"b\u{1}é"));
+    }
+
+    #[test]
+    fn tree_edits_and_writer() {
+        let mut v = parse(r#"{"model":"m","n":1,"n":2}"#).unwrap();
+        assert!(v.set("model", Value::String("x\"y".into())));
+        assert!(v.set("max_tokens", Value::Number(16.0)));
+        assert_eq!(v.remove("n"), Some(Value::Number(1.0)));
+        assert_eq!(v.remove("n"), None);
+        assert_eq!(stringify(&v), r#"{"model":"x\"y","max_tokens":16}"#);
+        let all = parse(r#"[null,true,-3,0.5,-0.25,"é\n",{},[]]"#).unwrap();
+        assert_eq!(parse(&stringify(&all)).unwrap(), all);
+        assert_eq!(stringify(&Value::Number(-9007199254740992.0)), "-9007199254740992");
+        assert!(!Value::Null.set("a", Value::Null));
     }
 }
