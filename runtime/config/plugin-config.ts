@@ -30,10 +30,16 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
   return deepest;
 }
 
+function isAbsoluteUrl(text: string): boolean {
+  return URL.canParse(text);
+}
+
 /** The ajv flavour the schema's `$schema` names (draft-07 when it names none). */
 function ajvFor(schema: object): Ajv {
   const dialect = String((schema as { $schema?: unknown }).$schema ?? '');
-  const opts = { allErrors: true, strict: false, verbose: true } as const;
+  // `format`: only `uri` is checked (the one plugin configs use: service URLs); other formats are
+  // ignored, without ajv's console warnings (logger: false).
+  const opts = { allErrors: true, strict: false, verbose: true, logger: false, formats: { uri: isAbsoluteUrl } } as const;
   if (dialect.includes('2020-12')) return new Ajv2020(opts);
   if (dialect.includes('2019-09')) return new Ajv2019(opts);
   return new Ajv(opts);
