@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runCommand } from './run.ts';
 import { buildCommand } from './build.ts';
 import { inspectCommand } from './inspect.ts';
+import { listenProblem } from './listen-error.ts';
+import { packageVersion } from '../package-root.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -18,7 +20,8 @@ function workers(value: string): number {
 
 const program = new Command()
   .name('praxis-wasm')
-  .description('A gateway that runs HTTP filters shipped as WebAssembly components');
+  .description('A gateway that runs HTTP filters shipped as WebAssembly components')
+  .version(packageVersion(), '-V, --version', 'print the version of praxis-wasm');
 
 program.command('run')
   .description('run the gateway (with no --config: a built-in demo with bundled plugins and a demo upstream)')
@@ -76,8 +79,13 @@ program.command('demo-upstream')
   .option('-p, --port <port>', 'listen port', port, 9000)
   .action(async (opts: { port: number }) => {
     const { startDemoUpstream } = await import('../demo/upstream.ts');
-    const u = await startDemoUpstream(opts.port);
-    console.error(`demo upstream on ${u.url}`);
+    try {
+      const u = await startDemoUpstream(opts.port);
+      console.error(`demo upstream on ${u.url}`);
+    } catch (err) {
+      console.error(`praxis-wasm demo-upstream: cannot listen: ${listenProblem(err) ?? (err as Error).message}`);
+      process.exit(1);
+    }
   });
 
 await program.parseAsync(process.argv);

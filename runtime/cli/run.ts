@@ -1,18 +1,23 @@
 /** `praxis-wasm run`: a gateway from a config file, or the built-in demo. */
-import { buildPlugin } from '../../scripts/build-plugins.ts';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import type { GatewayConfig } from '../config/types.ts';
-import { DEMO_PLUGINS, REPO_ROOT, demoConfig, missingDemoPlugins } from '../demo/config.ts';
+import { DEMO_PLUGINS, canBuildDemoPlugins, demoConfig, demoPluginDir, missingDemoPlugins } from '../demo/config.ts';
 import { startDemoUpstream } from '../demo/upstream.ts';
 import { type Gateway, startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
+import { stopWithLauncher } from './launcher-watch.ts';
+import { listenProblem } from './listen-error.ts';
 
 interface RunOptions { config?: string; port?: number; host?: string; workers?: number }
 
 async function startDemo(opts: RunOptions): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
-  if (missingDemoPlugins().length) {
+  const missing = missingDemoPlugins();
+  if (missing.length) {
+    // An installed package ships the demo's components prebuilt; only a checkout has their sources.
+    if (!canBuildDemoPlugins()) throw new Error(`the demo's plugins are missing from this installation (${missing.join(', ')}): reinstall praxis-wasm`);
     console.error('building the demo plugins (once)...');
-    for (const p of DEMO_PLUGINS) await buildPlugin(`${REPO_ROOT}plugins/${p}`);
+    const { buildPlugin } = await import('../../scripts/build-plugins.ts');
+    for (const p of DEMO_PLUGINS) await buildPlugin(demoPluginDir(p));
   }
   const a = await startDemoUpstream(0, '127.0.0.1', 'upstream-a');
   const b = await startDemoUpstream(0, '127.0.0.1', 'upstream-b');
@@ -43,6 +48,7 @@ async function startFromFile(path: string, opts: RunOptions): Promise<{ gateway:
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {
+  stopWithLauncher();
   if ((opts.workers ?? 1) > 1) {
     if (!opts.config) {
       console.error('praxis-wasm: --workers needs --config (the demo runs in one process)');
@@ -56,7 +62,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     running = opts.config ? await startFromFile(opts.config, opts) : await startDemo(opts);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PluginLoadError) console.error(err.message);
-    else console.error(`praxis-wasm: cannot start: ${(err as Error).message}`);
+    else console.error(`praxis-wasm: cannot start: ${listenProblem(err) ?? (err as Error).message}`);
     process.exit(1);
   }
   let stopping = false;

@@ -1,17 +1,28 @@
 /** The built-in demo: the bundled example plugins in front of two demo upstreams. */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { GatewayConfig } from '../config/types.ts';
+import { packageRoot } from '../package-root.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEMO_PLUGINS = ['request-headers', 'header-router', 'deny-list'] as const;
 
+/** A bundled plugin's source folder (in the repository; an installed package ships only its dist/). */
+export function demoPluginDir(name: string): string {
+  return join(packageRoot(), 'plugins', name);
+}
+
+/** A bundled plugin's component: built in the repository, shipped prebuilt in the package. */
 export function demoPluginPath(name: string): string {
-  return `${REPO_ROOT}plugins/${name}/dist/${name}.wasm`;
+  return join(demoPluginDir(name), 'dist', `${name}.wasm`);
 }
 
 export function missingDemoPlugins(): string[] {
   return DEMO_PLUGINS.filter((p) => !existsSync(demoPluginPath(p)));
+}
+
+/** Sources to build the missing plugins from exist only in a checkout, not in an installed package. */
+export function canBuildDemoPlugins(): boolean {
+  return DEMO_PLUGINS.every((p) => existsSync(join(demoPluginDir(p), 'assembly')) || existsSync(join(demoPluginDir(p), 'Cargo.toml')));
 }
 
 export function demoConfig(upstreamA: string, upstreamB: string, port: number): GatewayConfig {

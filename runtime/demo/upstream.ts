@@ -30,7 +30,10 @@ export async function startDemoUpstream(port = 0, host = '127.0.0.1', name = 'de
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(answer + '\n');
   });
-  await new Promise<void>((r) => server.listen(port, host, () => r()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+  });
   const addr = server.address() as AddressInfo;
   return {
     url: `http://${host}:${addr.port}`,
