@@ -17,19 +17,6 @@ impl Default for {{className}} {
     }
 }
 
-/// The kind of a failed call, for the log line.
-fn kind(e: &SubrequestError) -> &'static str {
-    match e {
-        SubrequestError::Timeout => "timeout",
-        SubrequestError::TooLarge => "too-large",
-        SubrequestError::Denied(_) => "denied",
-        SubrequestError::Overloaded => "overloaded",
-        SubrequestError::Cancelled => "cancelled",
-        SubrequestError::Connect(_) => "connect",
-        SubrequestError::Protocol(_) => "protocol",
-    }
-}
-
 impl Filter for {{className}} {
     fn configure(&mut self, config: &str) -> Result<FilterInfo, String> {
         let cfg = json::raw(config.as_bytes()).map_err(|e| String::from("{{name}}: config is not JSON: ") + e.msg)?;
@@ -52,7 +39,7 @@ impl Filter for {{className}} {
         let req = Subrequest::get(self.auth_url.as_str()).header("authorization", token).timeout_ms(self.timeout_ms);
         match http_subrequest(&req) {
             Err(e) => {
-                log::warn(&(String::from("auth service failed: ") + kind(&e)));
+                log::warn(&(String::from("auth service failed: ") + &e.to_text()));
                 Action::Reject(Rejection::new(503).body("auth unavailable"))
             }
             Ok(res) if res.status != 200 => Action::Reject(Rejection::new(403).body("forbidden")),
