@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, node24Env, type PackageContext, type Step } from './package/context.ts';
 import { demo, install, library, oldNode, pack, types } from './package/steps.ts';
+import { scaffoldAssemblyScript, scaffoldRust } from './package/scaffold.ts';
 
 const STEPS: Step[] = [
   pack,
@@ -21,6 +22,8 @@ const STEPS: Step[] = [
   demo,
   library,
   types,
+  scaffoldAssemblyScript,
+  scaffoldRust,
   oldNode,
 ];
 
