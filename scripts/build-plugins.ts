@@ -41,7 +41,9 @@ export async function buildPlugin(dir: string, opts: { force?: boolean } = {}): 
   const hash = createHash('sha256');
   await hashTree(hash, dir);
   if (lang === 'javascript') hash.update(await readFile(join(root, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json')));
-  else await hashTree(hash, join(root, lang === 'rust' ? 'sdk-rust' : 'sdk-assemblyscript'));
+  else if (lang === 'rust') await hashTree(hash, join(root, 'sdk-rust'));
+  // The SDK this plugin resolves (installed in its node_modules, or the checkout's): an upgrade rebuilds.
+  else await hashTree(hash, (await import('../runtime/build/assemblyscript-sdk.ts')).resolveAssemblyScriptSdk(dir).root);
   await hashTree(hash, join(root, 'wit'));
   await hashTree(hash, join(root, 'runtime', 'build'));
   const digest = hash.digest('hex');
