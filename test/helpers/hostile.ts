@@ -5,6 +5,7 @@
  */
 import { parse } from '@bytecodealliance/jco';
 import { componentize } from '../../runtime/build/componentize.ts';
+import type { HeaderList, HostCalls, RequestHead, RequestInfo } from '../../runtime/component/types.ts';
 
 export interface HostileParts {
   /** Extra imports, as WAT module fields placed before everything else (e.g. context or log imports). */
@@ -91,4 +92,23 @@ export async function hostileCore(parts: HostileParts = {}): Promise<Uint8Array>
 /** A praxis filter component whose core module is `hostileWat(parts)`. */
 export async function hostileComponent(parts: HostileParts = {}): Promise<Uint8Array> {
   return componentize(await hostileCore(parts));
+}
+
+/** A host for calling hooks directly: sub-requests denied, no context, log lines pushed to `logs`. */
+export function quietHost(logs?: string[]): HostCalls {
+  const denied = { ok: false as const, error: { tag: 'denied' as const, reason: 'test' } };
+  return {
+    httpSubrequest: async () => denied,
+    httpSubrequestAll: async (r) => r.map(() => denied),
+    contextGet: () => undefined,
+    contextSet: () => {},
+    log: (_level, msg) => { logs?.push(msg); },
+  };
+}
+
+export const INFO: RequestInfo = { requestId: 'r1', attempt: 1, route: 'r' };
+
+/** A GET request head with the given headers. */
+export function requestHead(headers: HeaderList = []): RequestHead {
+  return { method: 'GET', path: '/', authority: 'a', headers };
 }

@@ -11,20 +11,14 @@ import { GuestTrap } from '../../runtime/component/errors.ts';
 import { FastComponentFactory } from '../../runtime/component/fast-binding.ts';
 import { withLoopFuel } from '../../runtime/component/fuel.ts';
 import { type LoadOptions, loadComponent } from '../../runtime/component/loader.ts';
-import type { FilterInstance, HostCalls } from '../../runtime/component/types.ts';
-import { type HostileParts, hostileComponent, hostileCore } from '../helpers/hostile.ts';
+import type { FilterInstance } from '../../runtime/component/types.ts';
+import { type HostileParts, hostileComponent, hostileCore, INFO, quietHost, requestHead } from '../helpers/hostile.ts';
 import { startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
 import { oneRoute, testkit } from '../gateway/helpers.ts';
 
-const host: HostCalls = {
-  httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
-  httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'test' } })),
-  contextGet: () => undefined,
-  contextSet: () => {},
-  log: () => {},
-};
-const info = { requestId: 'r1', attempt: 1, route: 'r' };
-const head = { method: 'GET', path: '/', authority: 'a', headers: [] as Array<[string, string]> };
+const host = quietHost();
+const info = INFO;
+const head = requestHead();
 /** A budget far below what the workloads need: they must be stopped, whatever the machine. */
 const SMALL: LoadOptions = { maxLoopIterations: 1_000_000 };
 

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { GuestTrap } from '../../runtime/component/errors.ts';
 import { loadComponent } from '../../runtime/component/loader.ts';
-import type { FilterInstance, HostCalls } from '../../runtime/component/types.ts';
+import type { FilterInstance } from '../../runtime/component/types.ts';
 import { useCleanup } from '../helpers/cleanup.ts';
-import { IMPORTS, hostileComponent, type HostileParts } from '../helpers/hostile.ts';
+import { IMPORTS, hostileComponent, type HostileParts, INFO, quietHost, requestHead } from '../helpers/hostile.ts';
 import { startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
 import { oneRoute } from '../gateway/helpers.ts';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -19,15 +19,9 @@ const MiB = 1024 * 1024;
 const track = useCleanup();
 
 const logs: string[] = [];
-const host: HostCalls = {
-  httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
-  httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'test' } })),
-  contextGet: () => undefined,
-  contextSet: () => {},
-  log: (_l, m) => { logs.push(m); },
-};
-const info = { requestId: 'r1', attempt: 1, route: 'r' };
-const head = { method: 'GET', path: '/', authority: 'a', headers: [['a', 'b']] as Array<[string, string]> };
+const host = quietHost(logs);
+const info = INFO;
+const head = requestHead([['a', 'b']]);
 
 async function instance(parts: HostileParts, memoryLimitBytes?: number): Promise<FilterInstance> {
   const loaded = await loadComponent(await hostileComponent(parts), memoryLimitBytes ? { memoryLimitBytes } : {});

@@ -1,18 +1,11 @@
 /** The hostile-component helper itself: the baseline it builds is a well-behaved filter. */
 import { describe, expect, it } from 'vitest';
 import { loadComponent } from '../../runtime/component/loader.ts';
-import type { HostCalls } from '../../runtime/component/types.ts';
-import { IMPORTS, hostileComponent } from '../helpers/hostile.ts';
+import { IMPORTS, hostileComponent, INFO, quietHost } from '../helpers/hostile.ts';
 
 const logs: string[] = [];
-const host: HostCalls = {
-  httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
-  httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'test' } })),
-  contextGet: () => undefined,
-  contextSet: () => {},
-  log: (_l, m) => { logs.push(m); },
-};
-const info = { requestId: 'r1', attempt: 1, route: 'r' };
+const host = quietHost(logs);
+const info = INFO;
 
 describe('hostile helper baseline', () => {
   it('loads on the fast path, configures, and answers continue', async () => {

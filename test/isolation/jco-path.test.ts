@@ -13,8 +13,8 @@ import { defaultCacheDir } from '../../runtime/component/glue-cache.ts';
 import { createJcoFactory } from '../../runtime/component/jco-binding.ts';
 import { strictDecoders } from '../../runtime/component/jco-glue.ts';
 import { loadComponent } from '../../runtime/component/loader.ts';
-import type { FilterInstance, HostCalls } from '../../runtime/component/types.ts';
-import { IMPORTS, type HostileParts, hostileComponent } from '../helpers/hostile.ts';
+import type { FilterInstance } from '../../runtime/component/types.ts';
+import { IMPORTS, type HostileParts, hostileComponent, INFO, quietHost, requestHead } from '../helpers/hostile.ts';
 import { fixturePath } from '../helpers/servers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'praxis-jco-path-'));
@@ -23,15 +23,9 @@ let dirs = 0;
 /** A cache directory that does not exist yet. */
 const freshCacheDir = () => join(work, `cache-${++dirs}`);
 
-const host: HostCalls = {
-  httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
-  httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'test' } })),
-  contextGet: () => undefined,
-  contextSet: () => {},
-  log: () => {},
-};
-const info = { requestId: 'r1', attempt: 1, route: 'r' };
-const head = { method: 'GET', path: '/', authority: 'a', headers: [] as Array<[string, string]> };
+const host = quietHost();
+const info = INFO;
+const head = requestHead();
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function jcoFactory(parts: HostileParts, opts: { fuelBudget?: number; trusted?: boolean; cacheDir?: string; warnings?: string[] } = {}) {

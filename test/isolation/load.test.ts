@@ -9,23 +9,16 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComponentLoadError } from '../../runtime/component/errors.ts';
 import { type LoadOptions, loadComponent } from '../../runtime/component/loader.ts';
-import type { HostCalls } from '../../runtime/component/types.ts';
 import { coreExports, coreModulesOfComponent } from '../../runtime/component/wasm-binary.ts';
 import { withCoreModule, withFirstBodySize, withoutLastGlobal } from '../helpers/corrupt.ts';
 import { validateConfig } from '../../runtime/config/load.ts';
-import { type HostileParts, hostileComponent, hostileCore } from '../helpers/hostile.ts';
+import { type HostileParts, hostileComponent, hostileCore, INFO, quietHost, requestHead } from '../helpers/hostile.ts';
 import { startEchoUpstream, startTestGateway, type TestServer } from '../helpers/servers.ts';
 import { oneRoute, testkit } from '../gateway/helpers.ts';
 
-const host: HostCalls = {
-  httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'test' } }),
-  httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'test' } })),
-  contextGet: () => undefined,
-  contextSet: () => {},
-  log: () => {},
-};
-const info = { requestId: 'r1', attempt: 1, route: 'r' };
-const head = { method: 'GET', path: '/', authority: 'a', headers: [] as Array<[string, string]> };
+const host = quietHost();
+const info = INFO;
+const head = requestHead();
 
 async function loadError(bytes: Uint8Array, opts: LoadOptions = {}): Promise<ComponentLoadError> {
   const err = await loadComponent(bytes, opts).then(() => undefined, (e: unknown) => e);
