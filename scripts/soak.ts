@@ -13,7 +13,7 @@ import { soakConfig } from './soak/config.ts';
 import type { FromChild, Sample, ToChild } from './soak/gateway-child.ts';
 import { runTraffic, soakTraffic } from './soak/load.ts';
 import { startUpstreams } from './soak/upstreams.ts';
-import { FD_SLACK, mib, rssTrend, verdict } from './soak/verdict.ts';
+import { FD_SLACK, fdDelta, mib, rssTrend, verdict } from './soak/verdict.ts';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 600);
 // 30 s of warm-up at least, then enough samples to compare the first quarter with the last.
@@ -102,6 +102,7 @@ try {
   console.log(`\nRSS after warm-up (MiB): ${series.map((s) => mib(s.rss)).join(' ')}`);
   if (trend) console.log(`RSS first quarter ${mib(trend.early)} MiB, last quarter ${mib(trend.late)} MiB: ${(trend.growth * 100).toFixed(1)}%`);
   console.log(`descriptors: ${start.fds} before, ${final.fds} at rest after; resources after: ${JSON.stringify(final.resources)}`);
+  console.log(`descriptors at rest beyond the start: ${JSON.stringify(fdDelta(start.fdKinds, final.fdKinds))}`);
 
   // Name the upstream at the far end of each leftover connection.
   const names = new Map(Object.entries({ good: up.good, reset: up.reset, stall: up.stall, slow: up.slow }).map(([n, u]) => [new URL(u.url).port, n]));

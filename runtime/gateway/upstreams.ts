@@ -3,8 +3,9 @@
  * bounded by that upstream's timeouts. Attempt n of a request goes to the endpoint after the one
  * attempt n-1 used (failover).
  */
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
+import { upstreamAgent } from './upstream-agent.ts';
 
 export interface Endpoint {
   origin: string;
@@ -24,7 +25,7 @@ export class Upstreams {
   constructor(config: Record<string, UpstreamConfig>, opts: { connectTimeoutMs?: number } = {}) {
     for (const [name, u] of Object.entries(config)) {
       const t = u.timeouts ?? {};
-      const agent = new Agent({
+      const agent = upstreamAgent({
         keepAliveTimeout: 30_000,
         connections: 256,
         connect: { timeout: t.connectMs ?? opts.connectTimeoutMs ?? 2000 },

@@ -65,3 +65,10 @@ export function verdict(run: SoakRun): string[] {
 }
 
 export const mib = (b: number): number => Math.round(b / 2 ** 20);
+
+/** Descriptor kinds open at rest that were not open (as many times) at the start. */
+export function fdDelta(start: Record<string, number>, now: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(now)) if (n > (start[k] ?? 0)) out[k] = n - (start[k] ?? 0);
+  return out;
+}
