@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every comparison measured in the same run as its baseline; prints a table led
  * by ratios and writes bench/results/latest.json.
- * Env: BENCH_DURATION_S (per gateway scenario, 5), BENCH_CONNECTIONS (32), BENCH_HOOK_ROUNDS (40),
+ * Env: BENCH_DURATION_S (per gateway scenario, 5), BENCH_LATENCY_DURATION_S (per fixed-rate load, 5),
+ * BENCH_CONNECTIONS (32), BENCH_LOAD (autocannon: do not use wrk even when installed), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
  * hook,pool,subrequest,gateway,isolation; the first argument does the same: `npm run bench -- isolation`).
  */
@@ -13,6 +14,7 @@ import { HOSTILE_CONNECTIONS, benchIsolation } from './isolation.ts';
 import { benchPool } from './pool.ts';
 import { type Scenario, envNumber, round } from './stats.ts';
 import { benchSubrequest } from './subrequest.ts';
+import { type Target, gatewayTargets, printTargets } from './targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const only = new Set((process.argv[2] ?? process.env.BENCH_ONLY ?? 'hook,pool,subrequest,gateway,isolation').split(','));
@@ -43,8 +45,11 @@ if (only.has('subrequest')) {
   scenarios['subrequest/bridge'] = { ...r.bridge, ops_per_s: Math.round(1e6 / r.bridge.p50_us) };
 }
 if (only.has('gateway')) {
-  console.error('gateway: autocannon in a separate process ...');
-  Object.assign(scenarios, await benchGateway({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }, note));
+  console.error('gateway: each server and the load generator in its own process ...');
+  Object.assign(scenarios, await benchGateway({
+    durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32),
+    latencyDurationS: envNumber('BENCH_LATENCY_DURATION_S', 5),
+  }, note));
 }
 if (only.has('isolation')) {
   console.error(`isolation: a filterless route alone, then beside a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections) ...`);
@@ -65,13 +70,16 @@ for (const t of hookTargets) {
   ratio(`${t.label}: all-promising / fast (p50)`, `${h}/fast-all-promising`, `${h}/fast`);
   ratio(`${t.label}: fast / jspi floor (mean, from ops/s)`, `${h}/floor-jspi`, `${h}/fast`, 'ops_per_s');
 }
-ratio('gateway: wasm-3 / no-filter CPU per request', 'gateway/wasm-3-filters', 'gateway/no-filter', 'cpu_us_per_req');
-ratio('gateway: wasm-3 / js-3 CPU per request', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'cpu_us_per_req');
-ratio('gateway: wasm-3 / no-filter throughput', 'gateway/wasm-3-filters', 'gateway/no-filter', 'ops_per_s');
-ratio('gateway: wasm-3 / js-3 throughput', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'ops_per_s');
-ratio('gateway: no-filter / nginx throughput', 'gateway/no-filter', 'gateway/nginx', 'ops_per_s');
-ratio('gateway: wasm-3 / no-filter p99', 'gateway/wasm-3-filters', 'gateway/no-filter', 'p99_us');
-ratio('gateway: wasm-3 / js-3 p99', 'gateway/wasm-3-filters', 'gateway/js-3-filters', 'p99_us');
+for (const m of ['GET', 'POST']) {
+  const g = (k: string): string => `gateway/${k}/${m}`;
+  ratio(`gateway ${m}: wasm-3 / js-3 CPU per request`, g('wasm-3-filters'), g('js-3-filters'), 'cpu_us_per_req');
+  ratio(`gateway ${m}: wasm-3 / no-filter throughput`, g('wasm-3-filters'), g('no-filter'), 'ops_per_s');
+  ratio(`gateway ${m}: wasm-3 / no-filter p99`, g('wasm-3-filters'), g('no-filter'), 'p99_us');
+  ratio(`gateway ${m}: no-filter / nginx throughput`, g('no-filter'), g('nginx'), 'ops_per_s');
+  ratio(`gateway ${m}: minimal proxy / nginx throughput`, g('minimal-proxy'), g('nginx'), 'ops_per_s');
+  ratio(`gateway ${m}: nginx / minimal proxy CPU per request`, g('nginx'), g('minimal-proxy'), 'cpu_us_per_req');
+}
+ratio('latency: wasm-3 p99 at 90% / at 50% of no-filter max', 'latency/wasm-3-filters/GET@90%', 'latency/wasm-3-filters/GET@50%', 'p99_us');
 for (const hostile of ['spin', 'trap']) {
   ratio(`isolation: plain beside ${hostile} / alone throughput (target >= 0.8)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'ops_per_s');
   ratio(`isolation: plain beside ${hostile} / alone p99 (target <= 2)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'p99_us');
@@ -84,9 +92,12 @@ const sb = scenarios['subrequest/bridge'];
 const sd = scenarios['subrequest/direct-undici'];
 if (sb && sd) ratios['subrequest: added p50 us'] = round(sb.p50_us - sd.p50_us, 1);
 
+const targets: Target[] = gatewayTargets(scenarios, note);
+
 const pad = (s: string, n: number): string => s.padEnd(n);
 console.log('\nratios (same run)');
 for (const [k, v] of Object.entries(ratios)) console.log(`  ${pad(k, 60)} ${v}`);
+printTargets(targets);
 console.log(`\n  ${pad('scenario', 44)} ${'p50 us'.padStart(10)} ${'p99 us'.padStart(10)} ${'ops/s'.padStart(10)}`);
 for (const [k, s] of Object.entries(scenarios)) {
   const extra = Object.entries(s).filter(([f]) => !['p50_us', 'p99_us', 'ops_per_s', 'samples'].includes(f)).map(([f, v]) => `${f}=${v}`).join(' ');
@@ -94,6 +105,6 @@ for (const [k, s] of Object.entries(scenarios)) {
 }
 for (const n of notes) console.log(`  note: ${n}`);
 mkdirSync(`${ROOT}bench/results`, { recursive: true });
-writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify({ node: process.version, when: new Date().toISOString(), scenarios, ratios, notes }, null, 2)}\n`);
+writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify({ node: process.version, when: new Date().toISOString(), scenarios, ratios, targets, notes }, null, 2)}\n`);
 console.log(`\nwrote bench/results/latest.json`);
 process.exit(0);
