@@ -3,7 +3,7 @@
  * own cost, whatever it is written in (Node, nginx), apart from the load generator and upstream.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -28,4 +28,22 @@ export function processCpuUs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU of a process and its direct children (a cluster primary and its workers), from /proc. */
+export function processTreeCpuUs(pid: number): number | undefined {
+  const own = processCpuUs(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The parent pid is the 2nd field after the command name.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += processCpuUs(Number(entry)) ?? 0;
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return total;
 }
