@@ -16,11 +16,12 @@ export const LOAD_FRACTIONS = [0.5, 0.9];
 /** Connections the open-loop client may open: enough that it is never what holds a request back. */
 const OPEN_LOOP_CONNECTIONS = 128;
 
-interface OpenLoopResult { rate: number; achieved_rps: number; total: number; errors: number; non2xx: number; p50_ms: number; p99_ms: number; max_ms: number }
+export interface OpenLoopResult { rate: number; achieved_rps: number; total: number; errors: number; non2xx: number; p50_ms: number; p99_ms: number; max_ms: number }
 
-function openLoad(job: LoadJob, rate: number): Promise<OpenLoopResult> {
+/** `rate` requests per second for `job.durationS`, in a process of its own. */
+export function openLoad(job: LoadJob, rate: number, connections = OPEN_LOOP_CONNECTIONS): Promise<OpenLoopResult> {
   const child = fork(RUNNER, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  child.send({ url: job.url, rate, durationS: job.durationS, connections: OPEN_LOOP_CONNECTIONS, method: job.method, body: job.body, headers: job.headers });
+  child.send({ url: job.url, rate, durationS: job.durationS, connections, method: job.method, body: job.body, headers: job.headers });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => { child.kill(); resolve(m as OpenLoopResult); });
     child.once('exit', (c) => reject(new Error(`open-loop runner exited ${c}`)));

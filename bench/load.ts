@@ -25,13 +25,13 @@ export function loadTool(): LoadTool {
 }
 
 export function closedLoad(job: LoadJob): Promise<LoadResult> {
-  return loadTool() === 'wrk' ? wrk(job) : autocannonProcesses(job);
+  return loadTool() === 'wrk' ? wrkLoad(job) : autocannonLoad(job);
 }
 
 const luaString = (s: string): string => JSON.stringify(s); // a JSON string is a valid Lua string literal here (ASCII)
 
 /** wrk with a script that sets method, headers and body and prints its summary as one JSON line. */
-async function wrk(job: LoadJob): Promise<LoadResult> {
+export async function wrkLoad(job: LoadJob): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'praxis-bench-wrk-'));
   const script = join(dir, 'job.lua');
   writeFileSync(script, `
@@ -77,7 +77,7 @@ function autocannonOnce(job: LoadJob, connections: number): Promise<LoadResult> 
 }
 
 /** One autocannon process per thread, connections split between them; percentiles of the busiest. */
-async function autocannonProcesses(job: LoadJob): Promise<LoadResult> {
+export async function autocannonLoad(job: LoadJob): Promise<LoadResult> {
   const n = Math.max(1, Math.min(job.threads ?? 1, job.connections));
   const rs = await Promise.all(Array.from({ length: n }, (_, i) =>
     autocannonOnce(job, Math.floor(job.connections / n) + (i < job.connections % n ? 1 : 0))));
