@@ -7,6 +7,7 @@
  * called synchronously, with no promise machinery per call.
  */
 import { GuestTrap } from './errors.ts';
+import { HOST_CALL_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
 import { DEFAULT_LIFT_BUDGET, GuestMemory, type Realloc } from './guest-memory.ts';
 import {
   LOG_LEVELS, SUBREQUEST_RESULT_SIZE, SUBREQUEST_SIZE, liftAction, liftConfigureResult, liftSubrequestAt,
@@ -48,6 +49,8 @@ type Lift<T> = (m: GuestMemory, p: number) => T;
 interface CallState {
   host: HostCalls | undefined;
   mem: GuestMemory | undefined;
+  /** The instance's fuel global (one element; none when the module carries no fuel): imports charge it. */
+  fuel: WebAssembly.Global[];
 }
 
 function currentHost(state: CallState): HostCalls {
@@ -67,6 +70,7 @@ function buildImports(state: CallState): WebAssembly.Imports {
     [HTTP]: {
       'http-subrequest': new WebAssembly.Suspending(
         async (mp: number, ml: number, up: number, ul: number, hp: number, hl: number, bt: number, bp: number, bl: number, tt: number, tv: number, ret: number) => {
+          chargeFuel(state.fuel, SUBREQUEST_FUEL + bytesFuel(ul + (bt ? bl : 0)));
           const req = liftSubrequestFlat(memOf(state), mp, ml, up, ul, hp, hl, bt, bp, bl, tt, tv);
           const result = await currentHost(state).httpSubrequest(req);
           lowerSubrequestResult(memOf(state), ret, result);
@@ -75,6 +79,8 @@ function buildImports(state: CallState): WebAssembly.Imports {
       'http-subrequest-all': new WebAssembly.Suspending(async (ptr: number, len: number, ret: number) => {
         const m0 = memOf(state);
         const n = len >>> 0;
+        // All of them up front: a call with 10,000 requests traps before any is sent.
+        chargeFuel(state.fuel, n * SUBREQUEST_FUEL);
         const at = m0.list(ptr, n, SUBREQUEST_SIZE); // checked and charged before the array exists
         const reqs = new Array<Subrequest>(n);
         for (let i = 0; i < n; i++) reqs[i] = liftSubrequestAt(m0, at + i * SUBREQUEST_SIZE);
@@ -87,10 +93,12 @@ function buildImports(state: CallState): WebAssembly.Imports {
     },
     [CONTEXT]: {
       get: (kp: number, kl: number, ret: number) => {
+        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel(kl >>> 0));
         const m = memOf(state);
         lowerOptionBytes(m, ret, currentHost(state).contextGet(m.string(kp, kl)));
       },
       set: (kp: number, kl: number, vp: number, vl: number) => {
+        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel((kl >>> 0) + (vl >>> 0)));
         const m = memOf(state);
         currentHost(state).contextSet(m.string(kp, kl), m.bytes(vp, vl));
       },
@@ -99,6 +107,7 @@ function buildImports(state: CallState): WebAssembly.Imports {
       log: (level: number, mp: number, ml: number) => {
         const l = LOG_LEVELS[level];
         if (l === undefined) throw new GuestTrap(`invalid log level ${level}`);
+        chargeFuel(state.fuel, LOG_FUEL + bytesFuel(ml >>> 0));
         currentHost(state).log(l, memOf(state).string(mp, ml));
       },
     },
@@ -173,6 +182,7 @@ class FastFilterInstance implements FilterInstance {
     this.suspends = suspends;
     this.mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as Realloc, limits.liftBudget);
     state.mem = this.mem;
+    if (this.fuel) state.fuel.push(this.fuel);
     const fn = (h: Hook): ExportFn => {
       const f = ex[`${FILTER}#${h}`] as ExportFn;
       return suspends[HOOKS.indexOf(h)] ? (WebAssembly.promising(f) as unknown as ExportFn) : f;
@@ -368,7 +378,7 @@ export class FastComponentFactory implements ComponentFactory {
   }
 
   async instantiate(): Promise<FilterInstance> {
-    const state: CallState = { host: undefined, mem: undefined };
+    const state: CallState = { host: undefined, mem: undefined, fuel: [] };
     // A start function runs in here, on the fuel the module was instrumented with (fuel.ts).
     const instance = await WebAssembly.instantiate(this.module, buildImports(state));
     const ex = instance.exports as Record<string, unknown>;

@@ -190,9 +190,9 @@ export async function createJcoFactory(
     binding: 'jco',
     ...(unfueled.length ? { unboundedLoops: `core modules without fuel (trusted): ${unfueled.join('; ')}` } : {}),
     async instantiate(): Promise<FilterInstance> {
-      const state: CallState = { host: undefined };
       const memories: WebAssembly.Memory[] = [];
       const fuel = new Fuel(budget, opts.budgetLabel ?? `${budget} fuel units`);
+      const state: CallState = { host: undefined, fuel: fuel.globals };
       // Watch the core instances jco makes: their memories (the guest's size) and fuel globals.
       const instantiateCore: InstantiateCore = async (module, imports) => {
         const instance = await WebAssembly.instantiate(module, imports);

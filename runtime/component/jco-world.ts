@@ -6,6 +6,7 @@ import type {
   Action, BodyMode, FilterInfo, HeaderList, HostCalls, LogLevel, Mutations,
   RequestHead, RequestInfo, ResponseHead, Subrequest, SubrequestError, SubrequestResult,
 } from './types.ts';
+import { HOST_CALL_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
 
 // ---- shapes of jco's JS values for the praxis world ----
 type JcoVariant<T extends string, V = undefined> = { tag: T; val: V };
@@ -74,29 +75,51 @@ function toJcoSubrequestInput(req: { method: string; url: string; headers: Heade
   return out;
 }
 
-export interface CallState { host: HostCalls | undefined }
+export interface CallState {
+  host: HostCalls | undefined;
+  /** Every core instance's fuel global: a host call costs the guest fuel (host-fuel.ts). */
+  fuel: readonly WebAssembly.Global[];
+}
 
 function hostOf(state: CallState): HostCalls {
   if (!state.host) throw new Error('host call outside of a hook');
   return state.host;
 }
 
+const JCO_CALL_FACTOR = 10;
+
 export function buildImports(state: CallState): Record<string, unknown> {
+  // jco's glue lifts and lowers each call in JavaScript: measured about 10x the fast binding's host time per call.
+  const charge = (units: number) => chargeFuel(state.fuel, units * JCO_CALL_FACTOR);
   return {
     'praxis:filter/http-client': {
       httpSubrequest: async (req: Subrequest) => {
+        charge(SUBREQUEST_FUEL + bytesFuel(req.url.length + (req.body?.byteLength ?? 0)));
         const r = await hostOf(state).httpSubrequest(toJcoSubrequestInput(req));
         if (r.ok) return r.value;
         throw new ResultError(toJcoError(r.error));
       },
-      httpSubrequestAll: async (reqs: Subrequest[]) =>
-        (await hostOf(state).httpSubrequestAll(reqs.map(toJcoSubrequestInput))).map(toJcoResult),
+      httpSubrequestAll: async (reqs: Subrequest[]) => {
+        charge(reqs.length * SUBREQUEST_FUEL);
+        return (await hostOf(state).httpSubrequestAll(reqs.map(toJcoSubrequestInput))).map(toJcoResult);
+      },
     },
     'praxis:filter/context': {
-      get: (key: string) => hostOf(state).contextGet(key),
-      set: (key: string, value: Uint8Array) => hostOf(state).contextSet(key, value),
+      get: (key: string) => {
+        charge(HOST_CALL_FUEL + bytesFuel(key.length));
+        return hostOf(state).contextGet(key);
+      },
+      set: (key: string, value: Uint8Array) => {
+        charge(HOST_CALL_FUEL + bytesFuel(key.length + value.byteLength));
+        hostOf(state).contextSet(key, value);
+      },
     },
-    'praxis:filter/log': { log: (level: LogLevel, msg: string) => hostOf(state).log(level, msg) },
+    'praxis:filter/log': {
+      log: (level: LogLevel, msg: string) => {
+        charge(LOG_FUEL + bytesFuel(msg.length));
+        hostOf(state).log(level, msg);
+      },
+    },
     'praxis:filter/types': {},
   };
 }

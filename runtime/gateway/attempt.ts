@@ -13,7 +13,7 @@ import { getHeader } from '../pipeline/headers.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
-import { ATTEMPT_HEADER, DEPTH_HEADER } from '../subrequest/index.ts';
+import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 
 function contentLengthOf(headers: HeaderList): number | undefined {
@@ -67,7 +67,7 @@ export async function attempt(
   const endpoint = gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0);
   ex.upstream = upstream;
   ex.endpoint = endpoint.origin;
-  const headers = upstreamHeaders(out.head.headers, ctx, modified, body);
+  const headers = upstreamHeaders(out.head.headers, ctx, modified ? undefined : getHeader(original.headers, 'content-length'), body);
   try {
     const response = await gw.upstreams.agent(upstream).request({
       origin: endpoint.origin, path: endpoint.basePath + out.head.path, method: out.head.method as Dispatcher.HttpMethod,
@@ -102,15 +102,21 @@ async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGener
   yield* rest;
 }
 
-function upstreamHeaders(headers: HeaderList, ctx: RequestContext, bodyModified: boolean, body: unknown): string[] {
+/**
+ * The head for the upstream. Framing is the gateway's alone: hop-by-hop headers and `expect` a
+ * filter set are dropped (undici refuses them, which read as an upstream failure), and the length
+ * is the body's own: the client's for a body passed through (`clientLength`), the buffer's for
+ * one a filter replaced; never a content-length a filter set over a body it did not change.
+ */
+function upstreamHeaders(headers: HeaderList, ctx: RequestContext, clientLength: string | undefined, body: unknown): string[] {
   const flat: string[] = [];
   for (const [k, v] of headers) {
     if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER) continue;
-    if (bodyModified && k === 'content-length') continue;
+    if (k === 'content-length' || k === 'expect' || isHopByHop(k)) continue;
     flat.push(k, v);
   }
-  if (bodyModified && Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
+  if (clientLength !== undefined) flat.push('content-length', clientLength);
+  else if (Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
   flat.push('x-request-id', ctx.id, ATTEMPT_HEADER, String(ctx.attempt), DEPTH_HEADER, String(ctx.depth + 1));
   return flat;
 }
-

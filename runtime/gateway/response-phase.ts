@@ -100,7 +100,9 @@ export async function sendResponse(
       ex.bytesOut = source.length;
       return;
     }
-    const length = getHeader(head.headers, 'content-length');
+    // The upstream's own length (undici holds the body to it), never one a filter set: a filter's
+    // shorter or longer content-length over the unchanged body would desync the client's connection.
+    const length = getHeader(upstreamHead.headers, 'content-length');
     writeHead(res, head.status, head.headers, length === undefined ? undefined : Number(length));
     // A stream of unknown length (SSE, say) gets its head at once; a sized body sends the head
     // with its first bytes, in one write.

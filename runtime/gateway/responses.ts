@@ -63,7 +63,8 @@ export function writeHead(res: ServerResponse, status: number, headers: HeaderLi
     if (k === 'content-length' || k === 'transfer-encoding' || k === 'connection' || k === 'keep-alive') continue;
     flat.push(k, v);
   }
-  if (contentLength !== undefined) flat.push('content-length', String(contentLength));
+  // A 204 has no body and must not claim one (RFC 9110 8.6).
+  if (contentLength !== undefined && status !== 204) flat.push('content-length', String(contentLength));
   res.writeHead(status, flat);
 }
 

@@ -50,7 +50,8 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** A header a filter asked for that HTTP cannot carry, described; undefined when all are fine. */
 function invalidHeaderIn(action: Action): string | undefined {
   const headers = action.tag === 'continue' ? action.mutations?.setHeaders : action.tag === 'reject' ? action.rejection.headers : undefined;
-  if (action.tag === 'reject' && (action.rejection.status < 100 || action.rejection.status > 999)) return `status ${action.rejection.status}`;
+  // A final answer is 200-599: a 1xx is interim (the client keeps waiting, the connection desyncs).
+  if (action.tag === 'reject' && (action.rejection.status < 200 || action.rejection.status > 599)) return `status ${action.rejection.status}`;
   for (const [name, value] of headers ?? []) {
     if (!HEADER_NAME.test(name)) return `name ${JSON.stringify(name)}`;
     if (!HEADER_VALUE.test(value)) return `value of ${name}`;
