@@ -16,7 +16,7 @@ export const LOAD_FRACTIONS = [0.5, 0.9];
 /** Connections the open-loop client may open: enough that it is never what holds a request back. */
 const OPEN_LOOP_CONNECTIONS = 128;
 
-export interface OpenLoopResult { rate: number; achieved_rps: number; total: number; errors: number; non2xx: number; p50_ms: number; p99_ms: number; max_ms: number }
+export interface OpenLoopResult { rate: number; achieved_rps: number; total: number; errors: number; non2xx: number; p50_ms: number; p99_ms: number; max_ms: number; send_lag_p99_ms: number }
 
 /** `rate` requests per second for `job.durationS`, in a process of its own. */
 export function openLoad(job: LoadJob, rate: number, connections = OPEN_LOOP_CONNECTIONS): Promise<OpenLoopResult> {
@@ -36,13 +36,13 @@ export async function benchLatency(opts: LatencyOptions, note: (s: string) => vo
   if (typeof server === 'string') throw new Error(server);
   try {
     const job = opts.request(server.url, 'GET');
-    await closedLoad({ ...job, durationS: 1 }); // warm-up
+    await closedLoad({ ...job, durationS: 2 }); // warm-up: JIT, pools, upstream connections
     for (const f of LOAD_FRACTIONS) {
       const rate = Math.max(1, Math.round(opts.maxRps * f));
       const r = await openLoad({ ...job, durationS: opts.durationS }, rate);
       out[`latency/wasm-3-filters/GET@${Math.round(f * 100)}%`] = {
         p50_us: Math.round(r.p50_ms * 1000), p99_us: Math.round(r.p99_ms * 1000), ops_per_s: Math.round(r.achieved_rps),
-        rate_per_s: rate, max_us: Number.isFinite(r.max_ms) ? Math.round(r.max_ms * 1000) : 'inf', non2xx: r.non2xx, errors: r.errors,
+        rate_per_s: rate, send_lag_p99_us: Math.round(r.send_lag_p99_ms * 1000), max_us: Number.isFinite(r.max_ms) ? Math.round(r.max_ms * 1000) : 'inf', non2xx: r.non2xx, errors: r.errors,
       };
     }
     note(`latency: fixed-rate load (own open-loop undici client, latency from scheduled send time) at ${LOAD_FRACTIONS.map((f) => `${f * 100}%`).join(' and ')} of the no-filter gateway's GET maximum (${opts.maxRps}/s), ${opts.durationS} s each`);

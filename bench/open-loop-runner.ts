@@ -18,6 +18,9 @@ process.once('message', (job: Job) => {
   const pool = new Pool(u.origin, { connections: job.connections });
   const total = Math.round(job.rate * job.durationS);
   const latencies = new Float64Array(total); // 0 until answered
+  // How late each request left against its schedule: this process's own lag (a starved machine),
+  // already inside the latency, reported apart so a reader can tell it from the server's.
+  const sendLags = new Float64Array(total);
   const intervalMs = 1000 / job.rate;
   let sent = 0;
   let done = 0;
@@ -29,6 +32,7 @@ process.once('message', (job: Job) => {
 
   const fire = (i: number): void => {
     const due = start + i * intervalMs;
+    sendLags[i] = performance.now() - due;
     pool.request({ path: u.pathname + u.search, method: job.method, headers: job.headers, body: job.body ?? null })
       .then(async (res) => {
         await res.body.dump();
@@ -52,6 +56,7 @@ process.once('message', (job: Job) => {
     process.send!({
       rate: job.rate, achieved_rps: inWindow / job.durationS, total: done, errors, non2xx,
       p50_ms: percentile(sorted, 0.5), p99_ms: percentile(sorted, 0.99), max_ms: sorted[sorted.length - 1] ?? Number.NaN,
+      send_lag_p99_ms: percentile(sendLags.slice().sort(), 0.99),
     });
     void pool.close();
   };
