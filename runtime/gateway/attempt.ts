@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HeaderList, RequestHead } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
-import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.ts';
+import { BodyRejected, BodyTooLarge, flowThrough, passChunk } from '../pipeline/body-flow.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { getHeader } from '../pipeline/headers.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
@@ -15,6 +15,8 @@ import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 function contentLengthOf(headers: HeaderList): number | undefined {
   const v = getHeader(headers, 'content-length');
@@ -35,7 +37,19 @@ export async function attempt(
   const chain = pipeline.bodyChain(ctx, out.passed, 'request');
   let body: Buffer | AsyncIterable<Buffer> | undefined = out.body ? Buffer.from(out.body) : source;
   let modified = out.body !== undefined;
-  if (out.body === undefined && chain.wanted) {
+  if (out.body === undefined && chain.wanted && (source === undefined || Buffer.isBuffer(source))) {
+    // The whole body is at hand (or there is none): one pass, with no flow to drive.
+    modified = true;
+    let chunks: Buffer[];
+    try {
+      ({ chunks } = await passChunk(chain, source ?? EMPTY, true, (ms) => { for (const m of ms) applyRequestMutations(out, m); }));
+    } catch (err) {
+      if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
+      throw err;
+    }
+    if (out.body !== undefined) body = Buffer.from(out.body);
+    else body = chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } else if (out.body === undefined && chain.wanted) {
     modified = true;
     let started = false;
     const state = { ended: false };

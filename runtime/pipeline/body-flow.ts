@@ -4,7 +4,7 @@
  * own pace and nothing is read ahead. A rejection or an exceeded ceiling surfaces as a throw.
  */
 import type { Mutations, Rejection } from '../component/types.ts';
-import type { BodyChain } from './body-chain.ts';
+import type { BodyChain, BodyStep } from './body-chain.ts';
 
 export class BodyRejected extends Error {
   readonly rejection: Rejection;
@@ -31,6 +31,18 @@ export class BodyTooLarge extends Error {
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * One chunk through the whole chain: what comes out, forwardable. Mutations go to `onMutations`
+ * first; a rejection or an exceeded ceiling throws (BodyRejected, BodyTooLarge).
+ */
+export async function passChunk(chain: BodyChain, chunk: Buffer, eos: boolean, onMutations: (m: Mutations[]) => void): Promise<BodyStep & { kind: 'forward' }> {
+  const step = await chain.push(chunk, eos);
+  if (step.kind === 'too-large') throw new BodyTooLarge(step.plugin, step.limit);
+  if (step.mutations.length) onMutations(step.mutations);
+  if (step.kind === 'reject') throw new BodyRejected(step.rejection, step.plugin);
+  return step;
+}
+
+/**
  * Runs each chunk of `source` through the chain, with an end-of-stream flag: when the length is
  * known, the chunk that completes it carries the flag (no extra empty call); otherwise an empty
  * final chunk does. The source is always read to its natural end: leaving a for-await early
@@ -45,10 +57,7 @@ export async function* flowThrough(
   state?: { ended: boolean },
 ): AsyncGenerator<Buffer> {
   const through = async (chunk: Buffer, eos: boolean): Promise<Buffer[]> => {
-    const step = await chain.push(chunk, eos);
-    if (step.kind === 'too-large') throw new BodyTooLarge(step.plugin, step.limit);
-    if (step.mutations.length) onMutations(step.mutations);
-    if (step.kind === 'reject') throw new BodyRejected(step.rejection, step.plugin);
+    const step = await passChunk(chain, chunk, eos, onMutations);
     if (step.eos && state) state.ended = true;
     return step.chunks;
   };
