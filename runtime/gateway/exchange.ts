@@ -156,7 +156,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
 
 function roundAll(o: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = +v.toFixed(3);
+  for (const k in o) out[k] = Math.round(o[k]! * 1000) / 1000;
   return out;
 }
 

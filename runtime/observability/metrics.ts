@@ -26,7 +26,7 @@ export class Metrics {
   private readonly subrequestSeconds: FastHistogram;
   private readonly guestLogDrops: FastCounter;
   private readonly guestContextDrops: FastCounter;
-  private readonly hookSeries = new Map<string, HistogramSeries>();
+  private readonly hookSeriesByKey = new Map<string, HistogramSeries>();
   private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
 
   constructor(sources?: MetricSources) {
@@ -91,14 +91,15 @@ export class Metrics {
     series.seconds.observe(seconds);
   }
 
-  hook(plugin: string, hook: string, seconds: number): void {
+  /** One hook's duration series, for a caller that keeps it and observes per call with no lookup. */
+  hookSeries(plugin: string, hook: string): HistogramSeries {
     const key = `${plugin}\u0000${hook}`;
-    let series = this.hookSeries.get(key);
+    let series = this.hookSeriesByKey.get(key);
     if (!series) {
       series = this.hookSeconds.with({ plugin, hook });
-      this.hookSeries.set(key, series);
+      this.hookSeriesByKey.set(key, series);
     }
-    series.observe(seconds);
+    return series;
   }
 
   failure(plugin: string, hook: string, kind: FailureKind | 'pool_exhausted'): void {

@@ -100,6 +100,8 @@ export class FilterHost implements HostCalls {
 
   /** Lines past the call's cap or the plugin's rate are dropped and counted; long lines are cut. */
   log(level: LogLevel, msg: string): void {
+    // A line the logger would not write costs nothing: no rate, no count, no child logger.
+    if (!this.ctx.logs(level)) return;
     const { filter: { name }, guest } = this;
     if (++this.lines > guest.limits.maxLogLinesPerCall || !guest.logRate.take()) {
       this.metrics?.guestLogDropped(name);

@@ -4,9 +4,11 @@
  * plugin's failure mode to whatever went wrong.
  */
 import { GuestTrap } from '../component/errors.ts';
+import { MAX_GUEST_HEADERS } from '../component/guest-view.ts';
 import type { Action, FilterInstance, HostCalls } from '../component/types.ts';
 import type { FailureKind } from '../pool/ejection.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
+import type { HistogramSeries } from '../observability/fast-metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import { type ChainFilter, FilterHost } from './filter.ts';
@@ -52,6 +54,8 @@ function invalidHeaderIn(action: Action): string | undefined {
   const headers = action.tag === 'continue' ? action.mutations?.setHeaders : action.tag === 'reject' ? action.rejection.headers : undefined;
   // A final answer is 200-599: a 1xx is interim (the client keeps waiting, the connection desyncs).
   if (action.tag === 'reject' && (action.rejection.status < 200 || action.rejection.status > 599)) return `status ${action.rejection.status}`;
+  // The fast binding refuses longer lists as it lifts them; this covers the jco binding.
+  if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
   for (const [name, value] of headers ?? []) {
     if (!HEADER_NAME.test(name)) return `name ${JSON.stringify(name)}`;
     if (!HEADER_VALUE.test(value)) return `value of ${name}`;
@@ -70,6 +74,8 @@ function failureKind(err: unknown): FailureKind {
 export class HookInvoker {
   private readonly bridge: SubrequestBridge;
   private readonly metrics: Metrics | undefined;
+  /** Each filter's hook-duration series, resolved once: a call observes with no label lookup. */
+  private readonly series = new WeakMap<ChainFilter, Partial<Record<HookName, HistogramSeries>>>();
 
   constructor(bridge: SubrequestBridge, metrics?: Metrics) {
     this.bridge = bridge;
@@ -92,10 +98,23 @@ export class HookInvoker {
       ctx.logger.info({ plugin: filter.name, hook }, `probing ejected plugin ${filter.name}`);
     }
     const host = new FilterHost(filter, ctx, this.bridge, this.metrics);
+    const { pool } = filter;
+    const { signal } = ctx.controller;
     const started = performance.now();
     try {
-      const action = await filter.pool.use((instance) => call(instance, host), ctx.controller.signal);
-      if (ctx.controller.signal.aborted) throw new RequestCancelled();
+      // A warm instance is lent with no promise; only a call that must wait goes through the queue.
+      const instance = pool.lendWarm() ?? await pool.acquire(signal);
+      let failed: unknown;
+      let action: Action;
+      try {
+        action = await call(instance, host);
+      } catch (err) {
+        failed = err ?? new Error('unknown failure');
+        throw err;
+      } finally {
+        void pool.release(instance, failed);
+      }
+      if (signal.aborted) throw new RequestCancelled();
       const invalid = invalidHeaderIn(action);
       if (invalid) throw new InvalidAction(`the filter returned a header that cannot be sent: ${invalid}`);
       if (probe) ejection.probeSucceeded(Date.now());
@@ -111,7 +130,7 @@ export class HookInvoker {
         this.metrics?.failure(filter.name, hook, 'pool_exhausted');
         throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
       }
-      if (ctx.controller.signal.aborted) {
+      if (signal.aborted) {
         // What failed after the client went away (or the route timed out) says nothing about the plugin.
         if (probe) ejection.probeAbandoned();
         throw new RequestCancelled();
@@ -126,8 +145,14 @@ export class HookInvoker {
     } finally {
       const ms = performance.now() - started;
       ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + ms;
-      this.metrics?.hook(filter.name, hook, ms / 1000);
+      if (this.metrics) this.seriesOf(filter, hook, this.metrics).observe(ms / 1000);
     }
+  }
+
+  private seriesOf(filter: ChainFilter, hook: HookName, metrics: Metrics): HistogramSeries {
+    let byHook = this.series.get(filter);
+    if (!byHook) this.series.set(filter, (byHook = {}));
+    return (byHook[hook] ??= metrics.hookSeries(filter.name, hook));
   }
 
   /** The plugin is ejected: its hooks are not called; `open` skips it, `closed` answers 503. */

@@ -4,6 +4,7 @@
  * (checkpoints survive retries), and what the access log reports.
  */
 import type { Logger } from 'pino';
+import type { LogLevel } from '../component/types.ts';
 import type { SubrequestRecord, TraceContext } from '../subrequest/index.ts';
 import { RequestStore } from './context-store.ts';
 
@@ -16,6 +17,8 @@ export interface RequestContext {
   readonly trace: TraceContext;
   readonly depth: number;
   readonly logger: Logger;
+  /** Whether a line at `level` would be written, answered without making the request's child logger. */
+  logs(level: LogLevel): boolean;
   /** Request-scoped store, one bounded namespace per plugin; kept across attempts. */
   readonly store: RequestStore;
   readonly subrequests: SubrequestRecord[];
@@ -45,6 +48,8 @@ export function createRequestContext(init: {
       logger ??= init.logger.child({ requestId: init.id });
       return logger;
     },
+    // A child logger has its parent's level: the parent answers for it.
+    logs: (level) => init.logger.isLevelEnabled(level),
     store: new RequestStore(),
     subrequests: [],
     filterMs: {},

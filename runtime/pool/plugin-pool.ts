@@ -118,6 +118,16 @@ export class PluginPool {
   acquire(signal?: AbortSignal): Promise<FilterInstance> {
     const ready = this.warm.pop();
     if (ready) return Promise.resolve(ready);
+    return this.acquireCold(signal);
+  }
+
+  /** A warm instance at once, with no promise, or undefined when a call must wait on `acquire`. */
+  lendWarm(): FilterInstance | undefined {
+    return this.warm.pop();
+  }
+
+  /** Lends through generic-pool (its queue, its acquire timeout), stopping early when `signal` aborts. */
+  private acquireCold(signal?: AbortSignal): Promise<FilterInstance> {
     const pending = this.pool.acquire().catch((err: unknown) => {
       if (err instanceof Error && err.name === 'TimeoutError') throw new PoolTimeoutError(this.plugin, this.limits.acquireTimeoutMs);
       throw err;
@@ -148,10 +158,11 @@ export class PluginPool {
   }
 
   /** Give back an instance after a call; one whose call failed is destroyed instead. */
-  async release(instance: FilterInstance, failed: unknown): Promise<void> {
-    if (failed) await this.pool.destroy(instance);
-    else if (this.pool.pending === 0 && !this.closing) this.warm.push(instance);
-    else await this.pool.release(instance);
+  release(instance: FilterInstance, failed: unknown): Promise<void> | undefined {
+    if (failed) return this.pool.destroy(instance);
+    // The common case returns nothing: no promise for a plain push.
+    if (this.pool.pending === 0 && !this.closing) return void this.warm.push(instance);
+    return this.pool.release(instance);
   }
 
   private closing = false;
