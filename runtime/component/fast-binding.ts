@@ -70,8 +70,9 @@ function buildImports(state: CallState): WebAssembly.Imports {
     [HTTP]: {
       'http-subrequest': new WebAssembly.Suspending(
         async (mp: number, ml: number, up: number, ul: number, hp: number, hl: number, bt: number, bp: number, bl: number, tt: number, tv: number, ret: number) => {
-          chargeFuel(state.fuel, SUBREQUEST_FUEL + bytesFuel(ul + (bt ? bl : 0)));
+          // Charged once lifted: the lift has checked the lengths against the guest's memory.
           const req = liftSubrequestFlat(memOf(state), mp, ml, up, ul, hp, hl, bt, bp, bl, tt, tv);
+          chargeFuel(state.fuel, SUBREQUEST_FUEL + bytesFuel(req.url.length + (req.body?.byteLength ?? 0)));
           const result = await currentHost(state).httpSubrequest(req);
           lowerSubrequestResult(memOf(state), ret, result);
         },
@@ -79,9 +80,9 @@ function buildImports(state: CallState): WebAssembly.Imports {
       'http-subrequest-all': new WebAssembly.Suspending(async (ptr: number, len: number, ret: number) => {
         const m0 = memOf(state);
         const n = len >>> 0;
+        const at = m0.list(ptr, n, SUBREQUEST_SIZE); // checked and charged before the array exists
         // All of them up front: a call with 10,000 requests traps before any is sent.
         chargeFuel(state.fuel, n * SUBREQUEST_FUEL);
-        const at = m0.list(ptr, n, SUBREQUEST_SIZE); // checked and charged before the array exists
         const reqs = new Array<Subrequest>(n);
         for (let i = 0; i < n; i++) reqs[i] = liftSubrequestAt(m0, at + i * SUBREQUEST_SIZE);
         const results = await currentHost(state).httpSubrequestAll(reqs);
@@ -93,22 +94,26 @@ function buildImports(state: CallState): WebAssembly.Imports {
     },
     [CONTEXT]: {
       get: (kp: number, kl: number, ret: number) => {
-        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel(kl >>> 0));
         const m = memOf(state);
-        lowerOptionBytes(m, ret, currentHost(state).contextGet(m.string(kp, kl)));
+        const key = m.string(kp, kl);
+        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel(kl));
+        lowerOptionBytes(m, ret, currentHost(state).contextGet(key));
       },
       set: (kp: number, kl: number, vp: number, vl: number) => {
-        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel((kl >>> 0) + (vl >>> 0)));
         const m = memOf(state);
-        currentHost(state).contextSet(m.string(kp, kl), m.bytes(vp, vl));
+        const key = m.string(kp, kl);
+        const value = m.bytes(vp, vl);
+        chargeFuel(state.fuel, HOST_CALL_FUEL + bytesFuel(kl + value.byteLength));
+        currentHost(state).contextSet(key, value);
       },
     },
     [LOG]: {
       log: (level: number, mp: number, ml: number) => {
         const l = LOG_LEVELS[level];
         if (l === undefined) throw new GuestTrap(`invalid log level ${level}`);
-        chargeFuel(state.fuel, LOG_FUEL + bytesFuel(ml >>> 0));
-        currentHost(state).log(l, memOf(state).string(mp, ml));
+        const msg = memOf(state).string(mp, ml);
+        chargeFuel(state.fuel, LOG_FUEL + bytesFuel(ml));
+        currentHost(state).log(l, msg);
       },
     },
   };
