@@ -66,7 +66,8 @@ export async function benchGateway(opts: GatewayBenchOptions, note: (s: string) 
       }
     }
     const max = out['gateway/no-filter/GET']?.ops_per_s;
-    if (max) Object.assign(out, await benchLatency({ upstream: up.url, maxRps: max, durationS: opts.latencyDurationS, request: (url, m) => requestJob(url, m, opts.connections, 0) }, note));
+    const chainMax = out['gateway/wasm-3-filters/GET']?.ops_per_s;
+    if (max) Object.assign(out, await benchLatency({ upstream: up.url, maxRps: max, chainMaxRps: chainMax, durationS: opts.latencyDurationS, request: (url, m) => requestJob(url, m, opts.connections, 0) }, note));
   } finally {
     up.stop();
   }

@@ -28,7 +28,12 @@ export function openLoad(job: LoadJob, rate: number, connections = OPEN_LOOP_CON
   });
 }
 
-export interface LatencyOptions { upstream: string; maxRps: number; durationS: number; request: (url: string, method: 'GET') => LoadJob }
+export interface LatencyOptions {
+  upstream: string; maxRps: number; durationS: number;
+  /** The chain's own closed-loop maximum, when measured: each rate is also told as a share of it. */
+  chainMaxRps?: number;
+  request: (url: string, method: 'GET') => LoadJob;
+}
 
 export async function benchLatency(opts: LatencyOptions, note: (s: string) => void): Promise<Record<string, Scenario>> {
   const out: Record<string, Scenario> = {};
@@ -42,7 +47,7 @@ export async function benchLatency(opts: LatencyOptions, note: (s: string) => vo
       const r = await openLoad({ ...job, durationS: opts.durationS }, rate);
       out[`latency/wasm-3-filters/GET@${Math.round(f * 100)}%`] = {
         p50_us: Math.round(r.p50_ms * 1000), p99_us: Math.round(r.p99_ms * 1000), ops_per_s: Math.round(r.achieved_rps),
-        rate_per_s: rate, send_lag_p99_us: Math.round(r.send_lag_p99_ms * 1000), max_us: Number.isFinite(r.max_ms) ? Math.round(r.max_ms * 1000) : 'inf', non2xx: r.non2xx, errors: r.errors,
+        rate_per_s: rate, ...(opts.chainMaxRps ? { of_chain_max: Math.round((rate / opts.chainMaxRps) * 100) / 100 } : {}), send_lag_p99_us: Math.round(r.send_lag_p99_ms * 1000), max_us: Number.isFinite(r.max_ms) ? Math.round(r.max_ms * 1000) : 'inf', non2xx: r.non2xx, errors: r.errors,
       };
     }
     note(`latency: fixed-rate load (own open-loop undici client, latency from scheduled send time) at ${LOAD_FRACTIONS.map((f) => `${f * 100}%`).join(' and ')} of the no-filter gateway's GET maximum (${opts.maxRps}/s), ${opts.durationS} s each`);
