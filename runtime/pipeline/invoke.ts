@@ -5,7 +5,6 @@
  */
 import { GuestTrap } from '../component/errors.ts';
 import { MAX_GUEST_HEADERS } from '../component/guest-view.ts';
-import { MAX_GUEST_HEADERS } from '../component/guest-view.ts';
 import type { Action, FilterInstance, HostCalls } from '../component/types.ts';
 import type { FailureKind } from '../pool/ejection.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
@@ -55,8 +54,6 @@ function invalidHeaderIn(action: Action): string | undefined {
   const headers = action.tag === 'continue' ? action.mutations?.setHeaders : action.tag === 'reject' ? action.rejection.headers : undefined;
   // A final answer is 200-599: a 1xx is interim (the client keeps waiting, the connection desyncs).
   if (action.tag === 'reject' && (action.rejection.status < 200 || action.rejection.status > 599)) return `status ${action.rejection.status}`;
-  // The fast binding refuses longer lists as it lifts them; this covers the jco binding.
-  if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
   // The fast binding refuses longer lists as it lifts them; this covers the jco binding.
   if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
   for (const [name, value] of headers ?? []) {
