@@ -31,6 +31,16 @@ program.command('run')
   .option('-w, --workers <n>', 'gateway processes sharing the port, one per core (needs --config)', workers, 1)
   .action(runCommand);
 
+program.command('extproc')
+  .description('serve the config\'s routes and plugins as an Envoy external processor (gRPC ext_proc, with grpc.health.v1)')
+  .requiredOption('-c, --config <file>', 'gateway config (YAML): plugins, routes, upstreams; extproc.port/host')
+  .option('-p, --port <port>', 'gRPC listen port (overrides extproc.port, default 9002)', port)
+  .option('--host <host>', 'listen address (overrides extproc.host, default 127.0.0.1)')
+  .action(async (opts: import('./extproc.ts').ExtProcCliOptions) => {
+    const { extprocCommand } = await import('./extproc.ts');
+    await extprocCommand(opts);
+  });
+
 program.command('build')
   .description('build a plugin folder (AssemblyScript or Rust) into <dir>/dist/<name>.wasm')
   .argument('<dir>', 'plugin folder')

@@ -89,6 +89,11 @@ export interface ListenConfig {
 
 export interface GatewayConfig {
   listen?: ListenConfig;
+  /**
+   * The Envoy ext_proc face (`praxis-wasm extproc`): its gRPC listener (default 127.0.0.1:9002) and
+   * Envoy's buffer for a BUFFERED body (default 1 MiB, Envoy's per-connection buffer limit).
+   */
+  extproc?: { host?: string; port?: number; envoyBufferBytes?: number };
   /** A second listener for `/metrics` (Prometheus) and `/healthz`; off unless set. */
   admin?: { host?: string; port: number };
   plugins?: Record<string, PluginConfig>;

@@ -1,0 +1,272 @@
+/**
+ * One ext_proc stream: one HTTP request as Envoy sees it, phase by phase. Each message runs the
+ * same pipeline the gateway runs (route match, request hooks, body chain, response hooks), and
+ * its decisions become Envoy's answer: header and body mutations, an immediate response, the
+ * processing mode for the rest of the stream, the endpoint pick.
+ */
+import { randomUUID } from 'node:crypto';
+import type { HeaderList, RequestHead } from '../component/types.ts';
+import { BodyRejected, BodyTooLarge, passChunk } from '../pipeline/body-flow.ts';
+import type { BodyChain } from '../pipeline/body-chain.ts';
+import type { ChainFilter } from '../pipeline/filter.ts';
+import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
+import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
+import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
+import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
+import { DEPTH_HEADER, parseTraceparent, startTrace } from '../subrequest/index.ts';
+import { normaliseTarget } from '../gateway/paths.ts';
+import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer } from './answers.ts';
+import { type BodySendMode, type CommonResponse, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, splitHeaders } from './messages.ts';
+import { processingMode } from './modes.ts';
+import type { ExtProcState } from './state.ts';
+
+const EMPTY = Buffer.alloc(0);
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/** Envoy's count of tries for this request (with `include_attempt_count_in_request`). */
+const ENVOY_ATTEMPT = 'x-envoy-attempt-count';
+
+/** Concatenated output of a body step, or undefined when it is exactly the chunk that came in. */
+function replaced(chunk: Buffer, out: Buffer[]): Buffer | undefined {
+  if (out.length === 1 && out[0] === chunk) return undefined;
+  if (out.length === 0 && chunk.length === 0) return undefined;
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+export class ExtProcStream {
+  private readonly state: ExtProcState;
+  readonly startedAt = performance.now();
+  private ctx: RequestContext | undefined;
+  private pipeline: Pipeline | undefined;
+  private passed: ChainFilter[] = [];
+  private requestHead: RequestHead | undefined;
+  private requestChain: BodyChain | undefined;
+  private responseChain: BodyChain | undefined;
+  private responseHeaders: HeaderList = [];
+  private modes: { request: BodySendMode; response: BodySendMode } = { request: 'NONE', response: 'NONE' };
+  /** Body messages answered so far, per direction (headers travel with the first only). */
+  private bodyMessages = { request: 0, response: 0 };
+  requestId = '';
+  /** Status of the answer: Envoy's upstream status or the immediate response's. */
+  status = 0;
+  /** An immediate response went out: the stream is over. */
+  finished = false;
+
+  constructor(state: ExtProcState) {
+    this.state = state;
+  }
+
+  /** Envoy went away (client gone, stream reset): in-flight hooks and sub-requests are cancelled. */
+  cancel(): void {
+    this.ctx?.controller.abort(new RequestCancelled());
+  }
+
+  get route(): string | undefined {
+    return this.ctx?.route;
+  }
+
+  get context(): RequestContext | undefined {
+    return this.ctx;
+  }
+
+  async handle(msg: ProcessingRequest): Promise<ProcessingResponse | undefined> {
+    try {
+      if (msg.requestHeaders) return await this.onRequestHeaders(msg.requestHeaders);
+      if (msg.requestBody) return await this.onBody('request', msg.requestBody);
+      if (msg.responseHeaders) return await this.onResponseHeaders(msg.responseHeaders);
+      if (msg.responseBody) return await this.onBody('response', msg.responseBody);
+      // Trailers pass unchanged: no hook reads them.
+      if (msg.requestTrailers) return { requestTrailers: {} };
+      if (msg.responseTrailers) return { responseTrailers: {} };
+      return undefined;
+    } catch (err) {
+      return this.failed(err, msg.responseBody !== undefined || msg.responseHeaders !== undefined);
+    }
+  }
+
+  private immediate(r: ImmediateResponse): ProcessingResponse {
+    this.finished = true;
+    this.status = r.status.code;
+    return { immediateResponse: r };
+  }
+
+  /** A failure as the gateway answers it (the filter's failure mode has already been applied). */
+  private failed(err: unknown, responsePhase: boolean): ProcessingResponse | undefined {
+    const id = this.requestId;
+    if (err instanceof RequestCancelled || this.ctx?.controller.signal.aborted) {
+      this.finished = true;
+      this.status = 499;
+      return undefined;
+    }
+    if (err instanceof FilterFailure) {
+      const retry: HeaderList = err.retryAfterS !== undefined ? [['retry-after', String(err.retryAfterS)]] : [];
+      return this.immediate(errorAnswer(err.status, err.type, id, { plugin: err.plugin, hook: err.hook }, retry));
+    }
+    if (err instanceof BodyTooLarge) {
+      return this.immediate(responsePhase
+        ? errorAnswer(502, 'response_too_large', id, { plugin: err.plugin, limit: err.limit })
+        : errorAnswer(413, 'body_too_large', id, { plugin: err.plugin, limit: err.limit }));
+    }
+    throw err;
+  }
+
+  private async onRequestHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
+    const { state } = this;
+    const { pseudo, headers } = splitHeaders(msg.headers);
+    const incoming = getHeader(headers, 'x-request-id');
+    const id = (this.requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID());
+    const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
+    if (depth > state.maxDepth) return this.immediate(errorAnswer(508, 'loop_detected', id));
+    if (state.bridge.saturated()) return this.immediate(errorAnswer(429, 'overloaded', id, {}, [['retry-after', '1']]));
+    const target = pseudo.get(':path') ?? '/';
+    const verdict = normaliseTarget(target, state.paths);
+    if (!verdict.ok) return this.immediate(errorAnswer(400, 'bad_request', id));
+    const authority = pseudo.get(':authority') ?? getHeader(headers, 'host') ?? '';
+    // Filters and routes see the authority as `host`, as behind the gateway's own listener.
+    const withHost: HeaderList = getHeader(headers, 'host') === undefined && authority ? [...headers, ['host', authority]] : headers;
+    const route = state.routes.match(verdict.path, withHost);
+    if (!route) return this.immediate(errorAnswer(404, 'no_route', id));
+    const pipeline = (this.pipeline = state.pipelines.get(route.name)!);
+    const ctx = (this.ctx = createRequestContext({
+      id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
+      trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: state.logger,
+    }));
+    const attempt = Number(getHeader(headers, ENVOY_ATTEMPT));
+    if (Number.isInteger(attempt) && attempt >= 1) ctx.attempt = attempt;
+    const head: RequestHead = { method: pseudo.get(':method') ?? 'GET', path: verdict.path + verdict.query, authority, headers: withHost };
+    const out = await pipeline.requestHeaders(ctx, head);
+    this.passed = out.passed;
+    if (out.rejection) return this.rejected(out.rejection.rejection, out.passed);
+    this.requestChain = pipeline.bodyChain(ctx, out.passed, 'request');
+    let body: Buffer | undefined = out.body === undefined ? undefined : Buffer.from(out.body);
+    if (body === undefined && msg.endOfStream && this.requestChain.wanted) {
+      // No body will come: the body filters see its end now, as the gateway shows them an empty one.
+      try {
+        const step = await passChunk(this.requestChain, EMPTY, true, (ms) => { for (const m of ms) applyRequestMutations(out, m); });
+        body = out.body !== undefined ? Buffer.from(out.body) : replaced(EMPTY, step.chunks);
+      } catch (err) {
+        if (err instanceof BodyRejected) return this.bodyRejected(err);
+        throw err;
+      }
+    }
+    this.requestHead = out.head;
+    const mode = processingMode(out.passed, msg.endOfStream === true || body !== undefined, state.envoyBufferBytes);
+    this.modes = { request: mode.requestBodyMode!, response: mode.responseBodyMode! };
+    const mutation = headerDiff(head.headers, out.head.headers) ?? {};
+    const set = [...(mutation.setHeaders ?? [])];
+    // The path the filters saw (normalised) is the one the upstream gets, as in the gateway.
+    if (head.path !== target) set.push({ header: { key: ':path', value: head.path, rawValue: Buffer.from(head.path, 'latin1') }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    const response: ProcessingResponse = { modeOverride: mode };
+    if (out.upstream !== undefined) {
+      const upstream = state.upstreams[out.upstream];
+      if (!upstream) {
+        throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${out.upstream}", which is not configured`);
+      }
+      const list = endpointAddresses(upstream).join(',');
+      if (list) {
+        set.push({ header: { key: DESTINATION_HEADER, value: list, rawValue: Buffer.from(list) }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+        response.dynamicMetadata = endpointMetadata(list);
+      } else ctx.logger.warn({ upstream: out.upstream }, 'the chosen upstream has no ip:port endpoint to name to Envoy');
+    }
+    // A streamed body a filter may change has no known length: Envoy must not forward the client's.
+    const removes = [...(mutation.removeHeaders ?? [])];
+    if (this.modes.request === 'STREAMED' && getHeader(headers, 'content-length') !== undefined) removes.push('content-length');
+    const common: CommonResponse = { headerMutation: { setHeaders: set, removeHeaders: removes } };
+    if (body !== undefined) {
+      common.status = 'CONTINUE_AND_REPLACE';
+      common.bodyMutation = { body };
+    }
+    response.requestHeaders = { response: common };
+    return response;
+  }
+
+  /** A filter's rejection, through the response hooks of the filters before it (as the gateway does). */
+  private async rejected(rejection: { status: number; headers: HeaderList; body?: Uint8Array }, passed: readonly ChainFilter[]): Promise<ProcessingResponse> {
+    const ctx = this.ctx!;
+    const out = await this.pipeline!.responseHeaders(ctx, passed, { status: rejection.status, headers: rejection.headers });
+    if (out.rejection) {
+      const r = out.rejection.rejection;
+      return this.immediate(answer(r.status, r.headers, r.body));
+    }
+    let head = out.head;
+    let body: Buffer = Buffer.from(out.body ?? rejection.body ?? []);
+    const chain = this.pipeline!.bodyChain(ctx, passed, 'response');
+    if (chain.wanted) {
+      try {
+        const step = await passChunk(chain, body, true, (ms) => { for (const m of ms) head = { ...head, headers: applyHeaderMutations(head.headers, m) }; });
+        body = step.chunks.length === 1 ? step.chunks[0]! : Buffer.concat(step.chunks);
+      } catch (err) {
+        if (!(err instanceof BodyRejected)) throw err;
+        return this.immediate(answer(err.rejection.status, err.rejection.headers, err.rejection.body));
+      }
+    }
+    return this.immediate(answer(head.status, head.headers, body));
+  }
+
+  private bodyRejected(err: BodyRejected): Promise<ProcessingResponse> {
+    const at = this.passed.findIndex((f) => f.name === err.plugin);
+    return this.rejected(err.rejection, at < 0 ? this.passed : this.passed.slice(0, at));
+  }
+
+  private async onBody(direction: 'request' | 'response', msg: HttpBody): Promise<ProcessingResponse> {
+    const wrap = (common: CommonResponse): ProcessingResponse => direction === 'request' ? { requestBody: { response: common } } : { responseBody: { response: common } };
+    const chain = direction === 'request' ? this.requestChain : this.responseChain;
+    const first = this.bodyMessages[direction]++ === 0;
+    if (!chain?.wanted) return wrap({});
+    const chunk = msg.body ?? EMPTY;
+    const before = direction === 'request' ? this.requestHead!.headers : this.responseHeaders;
+    let after = before;
+    let step;
+    try {
+      step = await passChunk(chain, chunk, msg.endOfStream === true, (ms) => { for (const m of ms) after = applyHeaderMutations(after, m); });
+    } catch (err) {
+      if (!(err instanceof BodyRejected)) throw err;
+      if (direction === 'request') return this.bodyRejected(err);
+      return this.immediate(answer(err.rejection.status, err.rejection.headers, err.rejection.body));
+    }
+    const common: CommonResponse = {};
+    const body = replaced(chunk, step.chunks);
+    if (body !== undefined) common.bodyMutation = body.length === 0 ? { clearBody: true } : { body };
+    // Envoy still holds the headers only while it buffers the whole body for this one message.
+    if (first && this.modes[direction] === 'BUFFERED') {
+      const mutation = headerDiff(before, after);
+      if (mutation) common.headerMutation = mutation;
+    } else if (after !== before) this.ctx?.logger.debug(`${direction} header mutations from a body hook after the headers went are ignored`);
+    return wrap(common);
+  }
+
+  private async onResponseHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
+    const { pseudo, headers } = splitHeaders(msg.headers);
+    this.status = Number(pseudo.get(':status') ?? 0);
+    const ctx = this.ctx;
+    // Envoy skipped the request headers (its own mode): no chain was chosen, nothing to run.
+    if (!ctx) return { responseHeaders: {} };
+    const out = await this.pipeline!.responseHeaders(ctx, this.passed, { status: this.status, headers });
+    if (out.rejection) {
+      const r = out.rejection.rejection;
+      return this.immediate(answer(r.status, r.headers, r.body));
+    }
+    this.responseHeaders = out.head.headers;
+    this.responseChain = this.pipeline!.bodyChain(ctx, this.passed, 'response');
+    let body: Buffer | undefined = out.body === undefined ? undefined : Buffer.from(out.body);
+    if ((body !== undefined || msg.endOfStream) && this.responseChain.wanted) {
+      // The whole body is known now: a replaced one, or none at all.
+      const input = body ?? EMPTY;
+      try {
+        const step = await passChunk(this.responseChain, input, true, (ms) => { for (const m of ms) this.responseHeaders = applyHeaderMutations(this.responseHeaders, m); });
+        body = replaced(input, step.chunks) ?? body;
+      } catch (err) {
+        if (!(err instanceof BodyRejected)) throw err;
+        return this.immediate(answer(err.rejection.status, err.rejection.headers, err.rejection.body));
+      }
+    }
+    const common: CommonResponse = {};
+    const mutation = headerDiff(headers, this.responseHeaders);
+    if (mutation) common.headerMutation = mutation;
+    if (body !== undefined) {
+      common.status = 'CONTINUE_AND_REPLACE';
+      common.bodyMutation = { body };
+      this.responseChain = undefined;
+    }
+    return { responseHeaders: { response: common } };
+  }
+}
