@@ -9,12 +9,14 @@ import { AggregatorRegistry } from 'prom-client';
 import { pino } from 'pino';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import { startAdmin } from '../gateway/admin.ts';
+import { redactConfig } from '../gateway/admin-redact.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
+import { askWorkers, answerPluginQueries, type PluginsQuery, workerReady } from './cluster-admin.ts';
 
 export interface ClusterOptions { config: string; workers: number; port?: number; host?: string }
 
-type WorkerMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string } | PluginsQuery;
 
 /** A worker that dies this soon after starting is not restarted: it would only die again. */
 const EARLY_DEATH_MS = 5_000;
@@ -34,6 +36,9 @@ async function runWorker(opts: ClusterOptions): Promise<void> {
     const stop = () => { gateway.close().then(() => process.exit(0), () => process.exit(1)); };
     process.on('SIGTERM', stop);
     process.on('SIGINT', () => {}); // the primary decides; a terminal's Ctrl-C reaches every process
+    answerPluginQueries(gateway);
+    // Ready for the primary's /readyz means what it means for one gateway: pools warm.
+    await workerReady(gateway);
     send({ type: 'ready', url: gateway.url });
   } catch (err) {
     send({ type: 'failed', message: err instanceof ConfigError || err instanceof PluginLoadError ? err.message : `cannot start: ${(err as Error).message}` });
@@ -52,17 +57,26 @@ async function runPrimary(opts: ClusterOptions): Promise<void> {
   }
   const aggregator = new AggregatorRegistry();
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
+  let stopping = false;
+  const readyWorkers = new Set<Worker>();
   try {
     admin = config.admin
-      ? await startAdmin(config.admin, { text: () => aggregator.clusterMetrics(), contentType: aggregator.contentType }, logger)
+      ? await startAdmin(config.admin, {
+        metrics: { text: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
+        // Ready while every worker is: one being replaced takes the whole pod out of rotation briefly.
+        readiness: () => stopping
+          ? { ready: false, state: 'draining: workers finish their in-flight requests' }
+          : { ready: readyWorkers.size === opts.workers, state: `${readyWorkers.size}/${opts.workers} workers ready` },
+        config: () => redactConfig(config),
+        plugins: () => askWorkers([...readyWorkers]),
+      }, logger)
       : undefined;
   } catch (err) {
     console.error(`praxis-wasm: cannot start the admin listener: ${(err as Error).message}`);
     process.exit(1);
   }
-  let stopping = false;
   let exitCode = 0;
-  let ready = 0;
+  let announced = false;
   const started = new Map<Worker, number>();
   const fork = () => started.set(cluster.fork(), Date.now());
   const finish = () => {
@@ -82,13 +96,15 @@ async function runPrimary(opts: ClusterOptions): Promise<void> {
     if (m.type === 'failed') {
       console.error(m.message);
       shutdown(1);
-    } else if (m.type === 'ready' && ++ready === opts.workers) {
+    } else if (m.type === 'ready' && readyWorkers.add(_worker).size === opts.workers && !announced) {
+      announced = true;
       console.error(`praxis-wasm: ${opts.workers} workers on ${m.url} (config ${opts.config})${admin ? `, admin on ${admin.url}` : ''}`);
     }
   });
   cluster.on('exit', (worker, code, signal) => {
     const at = started.get(worker) ?? 0;
     started.delete(worker);
+    readyWorkers.delete(worker);
     if (stopping) {
       if (started.size === 0) finish();
       return;

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import type { GatewayConfig } from '../config/types.ts';
 import { DEMO_PLUGINS, canBuildDemoPlugins, demoConfig, demoPluginDir, missingDemoPlugins } from '../demo/config.ts';
+import { demoAdminPort } from '../demo/admin-port.ts';
 import { startDemoUpstream } from '../demo/upstream.ts';
 import { type Gateway, startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
@@ -21,10 +22,12 @@ async function startDemo(opts: RunOptions): Promise<{ gateway: Gateway; stop: ()
   }
   const a = await startDemoUpstream(0, '127.0.0.1', 'upstream-a');
   const b = await startDemoUpstream(0, '127.0.0.1', 'upstream-b');
-  const gateway = await startGateway(demoConfig(a.url, b.url, opts.port ?? 8080), { log: { level: 'info' }, ...(opts.host ? { host: opts.host } : {}) });
+  const gateway = await startGateway(demoConfig(a.url, b.url, opts.port ?? 8080, await demoAdminPort()), { log: { level: 'info' }, ...(opts.host ? { host: opts.host } : {}) });
   const u = gateway.url;
+  const admin = gateway.adminUrl!;
   console.error(`
 praxis-wasm demo: gateway on ${u}, demo upstreams on ${a.url} (a) and ${b.url} (b)
+admin on ${admin}: ${admin}/readyz  ${admin}/plugins  ${admin}/config  ${admin}/metrics
 filters on every request: request-headers -> header-router -> deny-list
 
   # request-headers adds x-praxis-demo and x-request-id; the upstream echoes what it got:
@@ -43,7 +46,7 @@ async function startFromFile(path: string, opts: RunOptions): Promise<{ gateway:
   const { config, baseDir } = await loadConfigFile(path);
   const merged: GatewayConfig = config;
   const gateway = await startGateway(merged, { baseDir, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
-  console.error(`praxis-wasm: gateway on ${gateway.url} (config ${path})`);
+  console.error(`praxis-wasm: gateway on ${gateway.url} (config ${path})${gateway.adminUrl ? `, admin on ${gateway.adminUrl}` : ''}`);
   return { gateway, stop: () => gateway.close() };
 }
 

@@ -25,9 +25,11 @@ export function canBuildDemoPlugins(): boolean {
   return DEMO_PLUGINS.every((p) => existsSync(join(demoPluginDir(p), 'assembly')) || existsSync(join(demoPluginDir(p), 'Cargo.toml')));
 }
 
-export function demoConfig(upstreamA: string, upstreamB: string, port: number): GatewayConfig {
+/** `adminPort`: where `/healthz`, `/readyz`, `/config`, `/plugins` and `/metrics` answer (0: any free port). */
+export function demoConfig(upstreamA: string, upstreamB: string, port: number, adminPort = 0): GatewayConfig {
   return {
     listen: { host: '127.0.0.1', port },
+    admin: { host: '127.0.0.1', port: adminPort },
     plugins: {
       'request-headers': {
         path: demoPluginPath('request-headers'),

@@ -10,8 +10,9 @@ import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { startAdmin } from './admin.ts';
-import type { ChainFilter } from '../pipeline/filter.ts';
+import { type Admin, type Readiness, startAdmin } from './admin.ts';
+import { redactConfig } from './admin-redact.ts';
+import { GatewayReadiness, type PluginView, pluginView } from './admin-views.ts';
 import { HookInvoker } from '../pipeline/invoke.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
@@ -19,7 +20,7 @@ import { SubrequestBridge } from '../subrequest/index.ts';
 import { handleExchange } from './exchange.ts';
 import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
-import { loadPlugin } from './plugins.ts';
+import { type LoadedPlugin, loadPlugin } from './plugins.ts';
 import { RouteTable } from './routes.ts';
 import { shutdown } from './shutdown.ts';
 import type { GatewayState } from './state.ts';
@@ -51,8 +52,12 @@ export interface Gateway {
   metrics(): Promise<string>;
   /** The prom-client registry behind `metrics()` (a cluster worker hands it to the aggregator). */
   readonly metricsRegistry: Registry;
-  /** Where `/metrics` and `/healthz` are served, when `admin` is configured. */
+  /** Where the admin endpoints (`/metrics`, `/healthz`, `/readyz`, ...) are served, when `admin` is configured. */
   readonly adminUrl?: string;
+  /** What `/readyz` answers: ready once listening with every pool warm, not while draining. */
+  readiness(): Readiness;
+  /** What `/plugins` answers. */
+  plugins(): PluginView[];
   close(): Promise<void>;
 }
 
@@ -61,14 +66,27 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // Before any plugin loads: a route prefix that can never match stops the start, naming the key.
   const paths = pathPolicyOf(config.paths);
   const routes = new RouteTable(config.routes, paths);
-  const filters = new Map<string, ChainFilter>();
+  const filters = new Map<string, LoadedPlugin>();
   const closeAll = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
+  const readiness = new GatewayReadiness(() => filters.values());
+  let metrics: Metrics | undefined;
+  let listenAt = { host: opts.host ?? config.listen?.host ?? '127.0.0.1', port: opts.port ?? config.listen?.port ?? 8080 };
+  // Up before the plugins load: alive-but-not-ready is what a slow start looks like from outside.
+  let admin: Admin | undefined;
+  if (config.admin && opts.admin !== false) {
+    admin = await startAdmin(config.admin, {
+      metrics: { text: () => metrics?.text() ?? Promise.resolve(''), get contentType() { return metrics?.contentType ?? 'text/plain'; } },
+      readiness: () => readiness.check(),
+      config: () => redactConfig({ ...config, listen: { ...config.listen, ...listenAt } }),
+      plugins: () => [...filters.values()].map(pluginView),
+    }, logger);
+  }
   try {
     for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
       filters.set(name, await loadPlugin(name, cfg, opts.baseDir ?? process.cwd(), logger, opts.cacheDir));
     }
   } catch (err) {
-    await closeAll();
+    await Promise.all([closeAll(), admin?.close()]);
     throw err;
   }
   const bridge = new SubrequestBridge({
@@ -76,7 +94,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(config.limits?.maxSubrequestsInFlight !== undefined ? { maxInFlight: config.limits.maxSubrequestsInFlight } : {}),
     ...config.subrequests,
   });
-  const metrics = new Metrics({
+  metrics = new Metrics({
     poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
   });
@@ -108,13 +126,19 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       });
   });
   applyCaps(server, bounds);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? config.listen?.port ?? 8080, opts.host ?? config.listen?.host ?? '127.0.0.1', () => resolve());
-  });
-  const admin = config.admin && opts.admin !== false ? await startAdmin(config.admin, metrics, logger) : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenAt.port, listenAt.host, () => resolve());
+    });
+  } catch (err) {
+    await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]);
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  listenAt = { host: addr.address, port: addr.port };
+  readiness.listening();
   let closing: Promise<void> | undefined;
 
   return {
@@ -126,8 +150,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     subrequestsInFlight: () => bridge.inFlight(),
     exchangesInFlight: () => inFlight,
     metrics: () => metrics.text(),
+    readiness: () => readiness.check(),
+    plugins: () => [...filters.values()].map(pluginView),
     metricsRegistry: metrics.registry,
     close() {
+      readiness.draining();
       closing ??= shutdown({
         server, logger, graceMs: config.limits?.shutdownGraceMs ?? 10_000,
         inFlight: () => inFlight,

@@ -33,12 +33,23 @@ function configureHost(logger: Logger, guest: GuestPolicy): HostCalls {
   };
 }
 
+/** Where a loaded plugin came from, as the admin `/plugins` view reports it. */
+export interface PluginOrigin {
+  readonly path: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly binding: 'fast' | 'jco';
+}
+
+/** A chain filter with its origin. */
+export type LoadedPlugin = ChainFilter & { readonly origin: PluginOrigin };
+
 export function configText(config: unknown): string {
   if (config === undefined) return '{}';
   return typeof config === 'string' ? config : JSON.stringify(config);
 }
 
-export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: string, logger: Logger, cacheDir?: string): Promise<ChainFilter> {
+export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: string, logger: Logger, cacheDir?: string): Promise<LoadedPlugin> {
   const path = isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path);
   const log = logger.child({ plugin: name });
   try {
@@ -64,6 +75,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     if (loaded.unboundedLoops) log.warn({ path }, `no CPU budget for part of this trusted plugin: ${loaded.unboundedLoops}; a hook stuck there would stall the gateway`);
     return {
       name, pool, info: pool.info, failure: cfg.failure ?? 'closed', guest,
+      origin: { path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding },
       subrequests: {
         plugin: name,
         allowedHosts: cfg.allowedHosts ?? [],
