@@ -32,7 +32,11 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   const seen: TestServer['seen'] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      for await (const c of req) chunks.push(c as Buffer);
+    } catch {
+      return; // the gateway aborted this upstream request (its client left): nothing to answer
+    }
     const body = Buffer.concat(chunks).toString('utf8');
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     await handler(req, res, body);
