@@ -1,10 +1,11 @@
 /**
  * What the soak asserts: every checked request answered once with its body and forwarded once;
  * every other client answered (or gone on purpose); nothing held once the load stops (pool
- * instances, sub-requests, exchanges, descriptors); resident memory flat after warm-up.
+ * instances, sub-requests, exchanges, descriptors); resident memory flat after warm-up (memory.ts).
  */
 import type { Sample } from './gateway-child.ts';
 import type { TrafficStats } from './load.ts';
+import { memoryFailures, type WarmUp } from './memory.ts';
 
 export interface SoakRun {
   traffic: Map<string, TrafficStats>;
@@ -12,28 +13,31 @@ export interface SoakRun {
   forwarded: Map<string, number>;
   /** Quiescent, before any load. */
   start: Sample;
-  /** Samples taken under load after warm-up. */
-  series: Sample[];
+  /** Where the warm-up ended, and the samples under load after it. */
+  warm: WarmUp;
+  /** By when (ms into the load) memory had to settle. */
+  settleDeadlineMs: number;
   /** Quiescent, after the load stopped and idle connections closed. */
   final: Sample;
 }
 
-/** Descriptors the gateway may hold beyond its idle start (lazily opened, not per request). */
+/**
+ * Descriptors the gateway may hold beyond its idle start (lazily opened, not per request). Not
+ * connections: a connection open at rest that was not open at the start is a leak, whatever
+ * the count (the slack once hid five of them).
+ */
 export const FD_SLACK = 4;
-export const RSS_TOLERANCE = 0.05;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : Number.NaN;
-};
+/** TCP connections (not listeners) open in `now` beyond those open in `start`, as "state port->port". */
+export function heldSockets(start: Sample, now: Sample): string[] {
+  return Object.entries(fdDelta(start.fdKinds, now.fdKinds))
+    .filter(([k]) => k.startsWith('socket ') && !k.startsWith('socket listen') && k !== 'socket (not tcp)')
+    .flatMap(([k, n]) => Array<string>(n).fill(k.slice('socket '.length)));
+}
 
-/** Medians of the first and last quarter of the post-warm-up series, and the growth between them. */
-export function rssTrend(series: Sample[]): { early: number; late: number; growth: number } | undefined {
-  if (series.length < 4) return undefined;
-  const q = Math.max(1, Math.floor(series.length / 4));
-  const early = median(series.slice(0, q).map((s) => s.rss));
-  const late = median(series.slice(-q).map((s) => s.rss));
-  return { early, late, growth: late / early - 1 };
+/** Whether the gateway at rest holds no more than it did at the start. */
+export function atRest(start: Sample, now: Sample): boolean {
+  return now.fds <= start.fds + FD_SLACK && heldSockets(start, now).length === 0;
 }
 
 export function verdict(run: SoakRun): string[] {
@@ -53,18 +57,14 @@ export function verdict(run: SoakRun): string[] {
   if (f.pending !== 0) failures.push(`leak: ${f.pending} call(s) still queued for an instance`);
   if (f.subrequestsInFlight !== 0) failures.push(`leak: ${f.subrequestsInFlight} sub-request(s) still in flight`);
   if (f.exchangesInFlight !== undefined && f.exchangesInFlight !== 0) failures.push(`leak: ${f.exchangesInFlight} exchange(s) still running`);
+  const sockets = heldSockets(run.start, f);
+  if (sockets.length) failures.push(`leak: ${sockets.length} connection(s) open at rest that were not before the load: ${sockets.join(', ')}`);
   if (f.fds > run.start.fds + FD_SLACK) {
     failures.push(`leak: ${f.fds} open descriptors at rest after the soak, ${run.start.fds} before it (now: ${JSON.stringify(f.fdKinds)}, before: ${JSON.stringify(run.start.fdKinds)})`);
   }
-  const trend = rssTrend(run.series);
-  if (!trend) failures.push(`too few samples after warm-up (${run.series.length}) to judge memory: run longer`);
-  else if (trend.growth > RSS_TOLERANCE) {
-    failures.push(`memory: resident set grew ${(trend.growth * 100).toFixed(1)}% after warm-up (${mib(trend.early)} -> ${mib(trend.late)} MiB; bound ${RSS_TOLERANCE * 100}%)`);
-  }
+  failures.push(...memoryFailures(run.warm, run.settleDeadlineMs));
   return failures;
 }
-
-export const mib = (b: number): number => Math.round(b / 2 ** 20);
 
 /** Descriptor kinds open at rest that were not open (as many times) at the start. */
 export function fdDelta(start: Record<string, number>, now: Record<string, number>): Record<string, number> {
