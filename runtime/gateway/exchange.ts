@@ -57,6 +57,12 @@ function readAll(req: IncomingMessage, max: number, signal: AbortSignal): Promis
   });
 }
 
+function hostCount(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
+
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The client's request id when it is a sane token (visible ASCII, at most 128 chars); else a fresh one. */
@@ -105,6 +111,12 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   if (gw.bridge.saturated()) {
     sendError(res, 429, 'overloaded', id, {}, { 'retry-after': '1' });
     return log(429, {});
+  }
+  // RFC 9112 3.2: a request with more than one Host is refused, so routing (the first) and a
+  // filter reading another one cannot disagree about where the request is going.
+  if (hostCount(req.rawHeaders) > 1) {
+    sendError(res, 400, 'bad_request', id);
+    return log(400, { refused: 'more than one Host header' });
   }
   // Routing, filters and the upstream all see the one normalised path (see paths.ts).
   const verdict = normaliseTarget(target, gw.paths);

@@ -36,7 +36,9 @@ export class RouteTable {
         }
         prefix = v.path;
       }
-      return { route, prefix, headers: Object.entries(route.match?.headers ?? {}) };
+      // Host names are case-insensitive (RFC 9110 7.2): `Admin.example` must not miss the `admin.example` route.
+      const headers = Object.entries(route.match?.headers ?? {}).map(([k, v]) => [k, k.toLowerCase() === 'host' ? v.toLowerCase() : v] as const);
+      return { route, prefix, headers };
     });
   }
 
@@ -44,7 +46,7 @@ export class RouteTable {
   match(path: string, headers: HeaderList): RouteConfig | undefined {
     for (const e of this.entries) {
       if (e.prefix !== undefined && !underPrefix(path, e.prefix)) continue;
-      if (!e.headers.every(([k, v]) => getHeader(headers, k) === v)) continue;
+      if (!e.headers.every(([k, v]) => (k.toLowerCase() === 'host' ? getHeader(headers, k)?.toLowerCase() : getHeader(headers, k)) === v)) continue;
       return e.route;
     }
     return undefined;

@@ -138,3 +138,24 @@ describe('a client that lies about framing', () => {
     expect((await fetch(`${gw.url}/ok`)).status).toBe(200);
   });
 });
+
+describe('a client that lies about its Host', () => {
+  it('two Host headers are refused with 400; a host route matches whatever the case', async () => {
+    const up = track(await startEchoUpstream());
+    const gw = track(await startTestGateway({
+      plugins: {}, upstreams: { main: { endpoints: [up.url] } },
+      routes: [
+        { name: 'admin', upstream: 'main', filters: [], match: { headers: { host: 'admin.internal' } } },
+        { name: 'public', upstream: 'main', filters: [] },
+      ],
+    }));
+    for (const hosts of [['public', 'admin.internal'], ['admin.internal', 'public']]) {
+      const text = await raw(gw.port, `GET /a HTTP/1.1\r\nHost: ${hosts[0]}\r\nHost: ${hosts[1]}\r\n\r\n`);
+      expect(text.startsWith('HTTP/1.1 400'), hosts.join(' + ')).toBe(true);
+    }
+    expect(up.seen).toHaveLength(0);
+    expect(responses(await raw(gw.port, 'GET /a HTTP/1.1\r\nHost: ADMIN.Internal\r\n\r\n'))[0]!.status).toBe(200);
+    const routes = gw.logs.filter((l) => l.msg === 'access' && l.status === 200).map((l) => l.route);
+    expect(routes).toEqual(['admin']);
+  });
+});
