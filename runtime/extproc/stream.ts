@@ -16,7 +16,7 @@ import { type RequestContext, createRequestContext } from '../pipeline/request-c
 import { DEPTH_HEADER, parseTraceparent, startTrace } from '../subrequest/index.ts';
 import { normaliseTarget } from '../gateway/paths.ts';
 import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer } from './answers.ts';
-import { type BodySendMode, type CommonResponse, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, splitHeaders } from './messages.ts';
+import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, splitHeaders } from './messages.ts';
 import { processingMode } from './modes.ts';
 import type { ExtProcState } from './state.ts';
 
@@ -156,17 +156,7 @@ export class ExtProcStream {
     // The path the filters saw (normalised) is the one the upstream gets, as in the gateway.
     if (head.path !== target) set.push({ header: { key: ':path', value: head.path, rawValue: Buffer.from(head.path, 'latin1') }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
     const response: ProcessingResponse = { modeOverride: mode };
-    if (out.upstream !== undefined) {
-      const upstream = state.upstreams[out.upstream];
-      if (!upstream) {
-        throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${out.upstream}", which is not configured`);
-      }
-      const list = endpointAddresses(upstream).join(',');
-      if (list) {
-        set.push({ header: { key: DESTINATION_HEADER, value: list, rawValue: Buffer.from(list) }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
-        response.dynamicMetadata = endpointMetadata(list);
-      } else ctx.logger.warn({ upstream: out.upstream }, 'the chosen upstream has no ip:port endpoint to name to Envoy');
-    }
+    if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.
     const removes = [...(mutation.removeHeaders ?? [])];
     if (this.modes.request === 'STREAMED' && getHeader(headers, 'content-length') !== undefined) removes.push('content-length');
@@ -177,6 +167,20 @@ export class ExtProcStream {
     }
     response.requestHeaders = { response: common };
     return response;
+  }
+
+  /**
+   * A filter chose `name` as upstream: Envoy learns its endpoints as `x-gateway-destination-endpoint`
+   * (added to `set`) and as `envoy.lb` metadata on `response`. An upstream the config does not
+   * name fails as in the gateway (502).
+   */
+  private pick(name: string, hook: 'on-request-headers' | 'on-request-body', set: HeaderValueOption[], response: ProcessingResponse): void {
+    const upstream = this.state.upstreams[name];
+    if (!upstream) throw new FilterFailure(502, 'filter_failed', this.passed.at(-1)?.name ?? '?', hook, `a filter chose upstream "${name}", which is not configured`);
+    const list = endpointAddresses(upstream).join(',');
+    if (!list) return void this.ctx?.logger.warn({ upstream: name }, 'the chosen upstream has no ip:port endpoint to name to Envoy');
+    set.push({ header: { key: DESTINATION_HEADER, value: list, rawValue: Buffer.from(list) }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    response.dynamicMetadata = endpointMetadata(list);
   }
 
   /** A filter's rejection, through the response hooks of the filters before it (as the gateway does). */
@@ -215,23 +219,33 @@ export class ExtProcStream {
     const chunk = msg.body ?? EMPTY;
     const before = direction === 'request' ? this.requestHead!.headers : this.responseHeaders;
     let after = before;
+    let upstream: string | undefined;
     let step;
     try {
-      step = await passChunk(chain, chunk, msg.endOfStream === true, (ms) => { for (const m of ms) after = applyHeaderMutations(after, m); });
+      step = await passChunk(chain, chunk, msg.endOfStream === true, (ms) => {
+        for (const m of ms) {
+          after = applyHeaderMutations(after, m);
+          if (m.upstream !== undefined && direction === 'request') upstream = m.upstream;
+        }
+      });
     } catch (err) {
       if (!(err instanceof BodyRejected)) throw err;
       if (direction === 'request') return this.bodyRejected(err);
       return this.immediate(answer(err.rejection.status, err.rejection.headers, err.rejection.body));
     }
     const common: CommonResponse = {};
+    const response = wrap(common);
     const body = replaced(chunk, step.chunks);
     if (body !== undefined) common.bodyMutation = body.length === 0 ? { clearBody: true } : { body };
+    const set: HeaderValueOption[] = [];
+    // The endpoint metadata counts whenever it comes; its header only while Envoy holds the headers.
+    if (upstream !== undefined) this.pick(upstream, 'on-request-body', set, response);
     // Envoy still holds the headers only while it buffers the whole body for this one message.
     if (first && this.modes[direction] === 'BUFFERED') {
       const mutation = headerDiff(before, after);
-      if (mutation) common.headerMutation = mutation;
-    } else if (after !== before) this.ctx?.logger.debug(`${direction} header mutations from a body hook after the headers went are ignored`);
-    return wrap(common);
+      if (mutation || set.length) common.headerMutation = { setHeaders: [...(mutation?.setHeaders ?? []), ...set], removeHeaders: mutation?.removeHeaders ?? [] };
+    } else if (after !== before || set.length) this.ctx?.logger.debug(`${direction} header mutations from a body hook after the headers went are ignored`);
+    return response;
   }
 
   private async onResponseHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
