@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every comparison measured in the same run as its baseline; prints a table led
  * by ratios and writes bench/results/latest.json.
- * Env: BENCH_DURATION_S (per gateway scenario, 5), BENCH_LATENCY_DURATION_S (per fixed-rate load, 5),
+ * Env: BENCH_DURATION_S (per gateway scenario and round, 3; the isolation scenario takes 5 unless
+ * set), BENCH_ROUNDS (interleaved rounds of the gateway scenarios, medians, 3), BENCH_LATENCY_DURATION_S (per fixed-rate load, 5),
  * BENCH_CONNECTIONS (32), BENCH_LOAD (autocannon: do not use wrk even when installed), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
  * hook,pool,subrequest,gateway,isolation; the first argument does the same: `npm run bench -- isolation`).
@@ -10,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchGateway } from './gateway.ts';
 import { benchHooks } from './hook.ts';
-import { HOSTILE_CONNECTIONS, benchIsolation } from './isolation.ts';
+import { HOSTILE_CONNECTIONS, HOSTILE_INTERVAL_MS, SIDE_PHASES, benchIsolation } from './isolation.ts';
 import { benchPool } from './pool.ts';
 import { type Scenario, envNumber, round } from './stats.ts';
 import { benchSubrequest } from './subrequest.ts';
@@ -47,12 +48,12 @@ if (only.has('subrequest')) {
 if (only.has('gateway')) {
   console.error('gateway: each server and the load generator in its own process ...');
   Object.assign(scenarios, await benchGateway({
-    durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32),
+    durationS: envNumber('BENCH_DURATION_S', 3), rounds: envNumber('BENCH_ROUNDS', 3), connections: envNumber('BENCH_CONNECTIONS', 32),
     latencyDurationS: envNumber('BENCH_LATENCY_DURATION_S', 5),
   }, note));
 }
 if (only.has('isolation')) {
-  console.error(`isolation: a filterless route alone, then beside a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections) ...`);
+  console.error(`isolation: a filterless route alone, then beside a well-behaved, a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections, one request per ${HOSTILE_INTERVAL_MS} ms each) ...`);
   Object.assign(scenarios, await benchIsolation({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }));
 }
 
@@ -80,12 +81,10 @@ for (const m of ['GET', 'POST']) {
   ratio(`gateway ${m}: nginx / minimal proxy CPU per request`, g('nginx'), g('minimal-proxy'), 'cpu_us_per_req');
 }
 ratio('latency: wasm-3 p99 at 90% / at 50% of no-filter max', 'latency/wasm-3-filters/GET@90%', 'latency/wasm-3-filters/GET@50%', 'p99_us');
-for (const hostile of ['spin', 'trap']) {
-  ratio(`isolation: plain beside ${hostile} / alone throughput (target >= 0.8)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'ops_per_s');
-  ratio(`isolation: plain beside ${hostile} / alone p99 (target <= 2)`, `isolation/plain-beside-${hostile}`, 'isolation/plain-alone', 'p99_us');
-  ratio(`isolation: plain beside ${hostile} / beside benign throughput`, `isolation/plain-beside-${hostile}`, 'isolation/plain-beside-benign', 'ops_per_s');
+for (const side of Object.keys(SIDE_PHASES)) {
+  ratio(`isolation: plain beside paced ${side} / alone throughput (target >= 0.8)`, `isolation/plain-beside-${side}`, `isolation/plain-alone-before-${side}`, 'ops_per_s');
+  ratio(`isolation: plain beside paced ${side} / alone p99 (target <= 2)`, `isolation/plain-beside-${side}`, `isolation/plain-alone-before-${side}`, 'p99_us');
 }
-ratio('isolation: plain beside benign / alone throughput', 'isolation/plain-beside-benign', 'isolation/plain-alone', 'ops_per_s');
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];

@@ -34,3 +34,17 @@ export function envNumber(name: string, fallback: number): number {
   const n = v === undefined ? Number.NaN : Number(v);
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
+
+/** One scenario from several rounds of it: the median of each numeric field, with the CPU spread. */
+export function medianScenario(rounds: Scenario[]): Scenario {
+  const out: Scenario = { p50_us: 0, p99_us: 0, ops_per_s: 0 };
+  const fields = new Set(rounds.flatMap((r) => Object.keys(r)));
+  for (const f of fields) {
+    const vs = rounds.map((r) => r[f]).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+    if (vs.length) out[f] = vs[Math.floor((vs.length - 1) / 2)]!;
+  }
+  const cpu = rounds.map((r) => r.cpu_us_per_req).filter((v): v is number => typeof v === 'number');
+  if (rounds.length > 1) out.rounds = rounds.length;
+  if (cpu.length > 1) out.cpu_range = `${Math.min(...cpu)}-${Math.max(...cpu)}`;
+  return out;
+}
