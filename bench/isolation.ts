@@ -1,39 +1,37 @@
 /**
- * Isolation: a filterless route's throughput and p99 alone, then while another route's plugin
- * spins (and, separately, traps) under 20 concurrent requests. Each phase gets a fresh gateway
- * (so outlier ejection, where present, starts from nothing); the load generators run in their
- * own processes (load-runner.ts), the gateway in this one. Target: >= 0.8x throughput, p99 <= 2x.
- * A fourth phase puts the same 20 connections on a well-behaved route instead: what the side
- * load costs by itself, however its plugin behaves (one event loop serves every route).
+ * Isolation: a filterless route's throughput and p99 under closed-loop load alone, then beside
+ * another route whose plugin spins, traps, or behaves (the control), on the same gateway. The side load is a fixed
+ * offered rate in every phase: HOSTILE_CONNECTIONS connections, one request per
+ * HOSTILE_INTERVAL_MS each (20 x one per 100 ms = 200/s, what 20 concurrent 100 ms spins
+ * amount to), open-loop (open-loop-runner.ts), at most HOSTILE_CONNECTIONS in flight. Paced, the
+ * phases differ only in what the plugin does with the same requests; unpaced, an ejected plugin
+ * answers 503 in microseconds and its closed-loop clients take the event loop by sheer volume,
+ * which measures load, not isolation. Each phase gets a fresh gateway (so outlier ejection
+ * starts from nothing) and its own alone baseline; the load generators run in their own processes, the gateway in this one.
+ * Target: >= 0.8x throughput and p99 <= 2x of alone, beside each.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { GatewayConfig } from '../runtime/config/types.ts';
 import { startGateway } from '../runtime/gateway/gateway.ts';
-import { startUpstream } from './gateway.ts';
+import { openLoad } from './latency.ts';
+import { closedLoad, type LoadResult } from './load.ts';
+import { startUpstream } from './servers/launch.ts';
 import type { Scenario } from './stats.ts';
 
 const TESTKIT = fileURLToPath(new URL('../test/fixtures/testkit/dist/testkit.wasm', import.meta.url));
-const RUNNER = fileURLToPath(new URL('./load-runner.ts', import.meta.url));
 export const HOSTILE_CONNECTIONS = 20;
+export const HOSTILE_INTERVAL_MS = 100;
+const HOSTILE_RATE = HOSTILE_CONNECTIONS * (1000 / HOSTILE_INTERVAL_MS);
+/** The side load starts this long before the measured one (the first failures and the ejection happen in it). */
+const HEAD_START_MS = 500;
 
-interface LoadResult { rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number; timeouts: number; total: number }
-interface Job { url: string; connections: number; durationS: number; method: string; headers: Record<string, string> }
-
-/** One autocannon run in its own process; resolves when it has finished. */
-function load(job: Job): Promise<LoadResult> {
-  const child: ChildProcess = fork(RUNNER, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  child.send(job);
-  return new Promise<LoadResult>((resolve, reject) => {
-    child.once('message', (m) => {
-      child.kill();
-      if ('error' in (m as object)) reject(new Error((m as { error: string }).error));
-      else resolve(m as LoadResult);
-    });
-    child.once('exit', (c) => reject(new Error(`load runner exited ${c}`)));
-  });
-}
+/** The phases beside another route: its path and the header that makes its plugin misbehave. */
+export const SIDE_PHASES = {
+  benign: { path: '/benign/x', header: 'x-benign' },
+  spin: { path: '/spin/x', header: 'x-spin' },
+  trap: { path: '/trap/x', header: 'x-trap' },
+} as const;
 
 function config(upstream: string): GatewayConfig {
   const route = (name: string, filters: string[]) => ({ name, match: { pathPrefix: `/${name}` }, upstream: 'main', filters });
@@ -42,43 +40,46 @@ function config(upstream: string): GatewayConfig {
     plugins: {
       spin: { path: TESTKIT, config: { name: 'spin', spinIfHeader: 'x-spin' } },
       trap: { path: TESTKIT, config: { name: 'trap', trapIfHeader: 'x-trap' } },
+      // The same testkit filter, asked nothing hostile: what the paced side load costs by itself.
+      benign: { path: TESTKIT, config: { name: 'benign', spinIfHeader: 'x-spin' } },
     },
     upstreams: { main: { endpoints: [upstream] } },
-    // `benign` runs the same testkit filter, asked to do nothing hostile: the cost of the side load itself.
-    routes: [route('plain', []), route('spin', ['spin']), route('trap', ['trap']), route('benign', ['spin'])],
+    routes: [route('plain', []), route('spin', ['spin']), route('trap', ['trap']), route('benign', ['benign'])],
     log: { level: 'silent' },
   };
 }
 
-function scenario(r: LoadResult, extra: Record<string, number> = {}): Scenario {
-  return { p50_us: r.p50_ms * 1000, p99_us: r.p99_ms * 1000, ops_per_s: Math.round(r.rps), total: r.total, non2xx: r.non2xx, errors: r.errors, ...extra };
+function scenario(r: LoadResult, extra: Record<string, number | string> = {}): Scenario {
+  return { p50_us: Math.round(r.p50_ms * 1000), p99_us: Math.round(r.p99_ms * 1000), ops_per_s: Math.round(r.rps), total: r.total, non2xx: r.non2xx, errors: r.errors, ...extra };
 }
 
 export async function benchIsolation(opts: { durationS: number; connections: number }): Promise<Record<string, Scenario>> {
   const up = await startUpstream();
   const out: Record<string, Scenario> = {};
   try {
-    const phase = async (name: string, hostile?: { path: string; header: string }): Promise<void> => {
+    // One gateway per side phase: its own alone baseline right before the side load starts, so
+    // the ratio compares two measurements seconds apart on the same gateway (a shared machine's
+    // load moves more than that between phases).
+    const phase = async (name: string, side: { path: string; header: string }): Promise<void> => {
       const gw = await startGateway(config(up.url), { logger: pino({ level: 'silent' }) });
       try {
-        const plain = (durationS: number) => load({ url: `${gw.url}/plain/x`, connections: opts.connections, durationS, method: 'GET', headers: {} });
+        const plain = (durationS: number) => closedLoad({ url: `${gw.url}/plain/x`, connections: opts.connections, durationS, method: 'GET', headers: {} });
         await plain(1); // warm-up
-        // The hostile load starts first and outlasts the measured one, so the whole measurement runs beside it.
-        const side = hostile
-          ? load({ url: `${gw.url}${hostile.path}`, connections: HOSTILE_CONNECTIONS, durationS: opts.durationS + 2, method: 'GET', headers: { [hostile.header]: '1' } })
-          : undefined;
-        if (side) await new Promise((r) => setTimeout(r, 500));
+        out[`isolation/plain-alone-before-${name}`] = scenario(await plain(opts.durationS));
+        // The side load starts first and outlasts the measured one, so the whole measurement runs beside it.
+        const hostile = openLoad({ url: `${gw.url}${side.path}`, connections: HOSTILE_CONNECTIONS, durationS: opts.durationS + 2, method: 'GET', headers: { [side.header]: '1' } }, HOSTILE_RATE, HOSTILE_CONNECTIONS);
+        await new Promise((r) => setTimeout(r, HEAD_START_MS));
         const measured = await plain(opts.durationS);
-        const h = await side;
-        out[`isolation/${name}`] = scenario(measured, h ? { hostile_total: h.total, hostile_non2xx: h.non2xx, hostile_p99_us: h.p99_ms * 1000 } : {});
+        const h = await hostile;
+        out[`isolation/plain-beside-${name}`] = scenario(measured, {
+          side_rate_per_s: h.rate, side_achieved_per_s: Math.round(h.achieved_rps), side_non2xx: h.non2xx, side_errors: h.errors,
+          side_p99_us: Number.isFinite(h.p99_ms) ? Math.round(h.p99_ms * 1000) : 'inf',
+        });
       } finally {
         await gw.close();
       }
     };
-    await phase('plain-alone');
-    await phase('plain-beside-benign', { path: '/benign/x', header: 'x-benign' });
-    await phase('plain-beside-spin', { path: '/spin/x', header: 'x-spin' });
-    await phase('plain-beside-trap', { path: '/trap/x', header: 'x-trap' });
+    for (const [name, side] of Object.entries(SIDE_PHASES)) await phase(name, side);
   } finally {
     up.stop();
   }
