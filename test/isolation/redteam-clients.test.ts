@@ -45,4 +45,26 @@ describe('clients that misbehave around a body filter', () => {
     expect(calls).toBeGreaterThan(0);
     expect(calls).toBeLessThan(50_000); // the parser's chunks are coalesced while a hook runs
   });
+
+  it('floods and spoofed identity: 101 header fields, a 1 MB path; the gateway sets attempt and depth itself', async () => {
+    const up = track(await startEchoUpstream());
+    const gw = track(await startTestGateway(oneRoute({ b: testkit({}) }, ['b'], { main: up.url })));
+    const fields = Array.from({ length: 101 }, (_, i) => `x-f${i}: v`).join('\r\n');
+    for (const head of [`GET /a HTTP/1.1\r\nHost: x\r\n${fields}\r\n\r\n`, `GET /${'a'.repeat(1 << 20)} HTTP/1.1\r\nHost: x\r\n\r\n`]) {
+      const s = connect(gw.port, '127.0.0.1');
+      let out = '';
+      s.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+      s.on('error', () => {});
+      s.write(head);
+      await new Promise<void>((r) => s.on('close', () => r()));
+      expect(out).toMatch(/^HTTP\/1\.1 431/);
+    }
+    expect(up.seen).toHaveLength(0);
+    const res = await fetch(`${gw.url}/a`, { headers: { 'x-processor-attempt': '99', 'x-praxis-depth': '-5', 'x-request-id': 'x'.repeat(200) } });
+    expect(res.status).toBe(200);
+    const seen = ((await res.json()) as { headers: Record<string, string> }).headers;
+    expect(seen['x-processor-attempt']).toBe('1');
+    expect(seen['x-praxis-depth']).toBe('1');
+    expect(seen['x-request-id']).not.toBe('x'.repeat(200));
+  });
 });
