@@ -4,7 +4,6 @@
  * its decisions become Envoy's answer: header and body mutations, an immediate response, the
  * processing mode for the rest of the stream, the endpoint pick.
  */
-import { randomUUID } from 'node:crypto';
 import type { HeaderList, RequestHead } from '../component/types.ts';
 import { BodyRejected, BodyTooLarge, passChunk } from '../pipeline/body-flow.ts';
 import type { BodyChain } from '../pipeline/body-chain.ts';
@@ -12,18 +11,14 @@ import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
-import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, parseTraceparent, startTrace } from '../subrequest/index.ts';
-import { normaliseTarget } from '../gateway/paths.ts';
+import type { RequestContext } from '../pipeline/request-context.ts';
+import { admit } from './admission.ts';
 import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer } from './answers.ts';
 import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, splitHeaders } from './messages.ts';
 import { processingMode } from './modes.ts';
 import type { ExtProcState } from './state.ts';
 
 const EMPTY = Buffer.alloc(0);
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-/** Envoy's count of tries for this request (with `include_attempt_count_in_request`). */
-const ENVOY_ATTEMPT = 'x-envoy-attempt-count';
 
 /** Concatenated output of a body step, or undefined when it is exactly the chunk that came in. */
 function replaced(chunk: Buffer, out: Buffer[]): Buffer | undefined {
@@ -111,28 +106,12 @@ export class ExtProcStream {
 
   private async onRequestHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
     const { state } = this;
-    const { pseudo, headers } = splitHeaders(msg.headers);
-    const incoming = getHeader(headers, 'x-request-id');
-    const id = (this.requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID());
-    const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
-    if (depth > state.maxDepth) return this.immediate(errorAnswer(508, 'loop_detected', id));
-    if (state.bridge.saturated()) return this.immediate(errorAnswer(429, 'overloaded', id, {}, [['retry-after', '1']]));
-    const target = pseudo.get(':path') ?? '/';
-    const verdict = normaliseTarget(target, state.paths);
-    if (!verdict.ok) return this.immediate(errorAnswer(400, 'bad_request', id));
-    const authority = pseudo.get(':authority') ?? getHeader(headers, 'host') ?? '';
-    // Filters and routes see the authority as `host`, as behind the gateway's own listener.
-    const withHost: HeaderList = getHeader(headers, 'host') === undefined && authority ? [...headers, ['host', authority]] : headers;
-    const route = state.routes.match(verdict.path, withHost);
-    if (!route) return this.immediate(errorAnswer(404, 'no_route', id));
-    const pipeline = (this.pipeline = state.pipelines.get(route.name)!);
-    const ctx = (this.ctx = createRequestContext({
-      id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
-      trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: state.logger,
-    }));
-    const attempt = Number(getHeader(headers, ENVOY_ATTEMPT));
-    if (Number.isInteger(attempt) && attempt >= 1) ctx.attempt = attempt;
-    const head: RequestHead = { method: pseudo.get(':method') ?? 'GET', path: verdict.path + verdict.query, authority, headers: withHost };
+    const a = admit(state, msg.headers);
+    this.requestId = a.id;
+    if (a.kind === 'refused') return this.immediate(a.answer);
+    const { ctx, head, target } = a;
+    this.ctx = ctx;
+    const pipeline = (this.pipeline = state.pipelines.get(a.route.name)!);
     const out = await pipeline.requestHeaders(ctx, head);
     this.passed = out.passed;
     if (out.rejection) return this.rejected(out.rejection.rejection, out.passed);
@@ -159,7 +138,7 @@ export class ExtProcStream {
     if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.
     const removes = [...(mutation.removeHeaders ?? [])];
-    if (this.modes.request === 'STREAMED' && getHeader(headers, 'content-length') !== undefined) removes.push('content-length');
+    if (this.modes.request === 'STREAMED' && getHeader(head.headers, 'content-length') !== undefined) removes.push('content-length');
     const common: CommonResponse = { headerMutation: { setHeaders: set, removeHeaders: removes } };
     if (body !== undefined) {
       common.status = 'CONTINUE_AND_REPLACE';

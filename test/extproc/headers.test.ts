@@ -1,6 +1,7 @@
 /** The ext_proc face, headers phases: route choice, mutations, rejections, modes, endpoint pick, health. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneRoute, testkit } from '../gateway/helpers.ts';
+import { startServer } from '../helpers/servers.ts';
 import { EnvoyStream, type TestExtProc, healthCheck, immediateStatus, mutationOf, requestHeaders, responseHeaders, startTestExtProc } from './client.ts';
 
 describe('ext_proc: headers', () => {
@@ -78,6 +79,30 @@ describe('ext_proc: headers', () => {
       s2.end();
     } finally {
       await ep2.close();
+    }
+  });
+
+  it("takes the request id, attempt and traceparent from Envoy's headers (filters and sub-requests see them)", async () => {
+    const seen = await startServer((_req, res) => { res.writeHead(200).end('ok'); });
+    const config = oneRoute({
+      echo: testkit({ name: 'echo', echo: true }),
+      sub: testkit({ name: 'sub', subrequestUrlHeader: 'x-sub' }, { allowedHosts: [`127.0.0.1:${seen.port}`] }),
+    }, ['sub', 'echo'], { main: 'http://127.0.0.1:9' });
+    const ep2 = await startTestExtProc(config);
+    try {
+      const trace = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const s = new EnvoyStream(ep2.client);
+      const r = await s.send(requestHeaders('/', [['x-request-id', 'rid-9'], ['x-envoy-attempt-count', '3'], ['traceparent', trace], ['x-sub', `${seen.url}/sub`]]));
+      const set = mutationOf(r.requestHeaders?.response?.headerMutation).set;
+      expect(set['x-echo-request-id']).toEqual(['rid-9']);
+      expect(set['x-echo-attempt']).toEqual(['3']);
+      expect(set['x-sub-status']).toEqual(['200']);
+      expect(seen.seen[0]!.headers['x-request-id']).toBe('rid-9');
+      expect(String(seen.seen[0]!.headers.traceparent)).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-/);
+      s.end();
+    } finally {
+      await ep2.close();
+      await seen.close();
     }
   });
 
