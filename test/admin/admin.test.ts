@@ -62,6 +62,16 @@ describe('/readyz', () => {
     const adminPort = await freePort();
     const config = oneRoute({ k: testkit({ name: 'k' }, { path: fifo, pool: { min: 3, max: 4 } }) }, ['k'], { up: upstream.url });
     const starting = startGateway({ ...config, listen: { host: '127.0.0.1', port }, admin: { host: '127.0.0.1', port: adminPort } }, { logger: pino({ level: 'silent' }), cacheDir: `${ROOT}.praxis-cache` });
+    // Whatever fails below, the load gets its bytes and the gateway is closed (no thread left blocked on the pipe).
+    let fed = false;
+    const feed = async () => {
+      if (fed) return;
+      fed = true;
+      copyFileSync(fixturePath('testkit'), `${fifo}.file`);
+      await writeFile(fifo, readFileSync(fixturePath('testkit')));
+      renameSync(`${fifo}.file`, fifo);
+    };
+    gateways.push({ close: async () => { await feed(); await (await starting).close(); } });
     const admin = `http://127.0.0.1:${adminPort}`;
     let early: { status: number; text: string } | undefined;
     const end = Date.now() + 10_000;
@@ -72,11 +82,8 @@ describe('/readyz', () => {
     expect(await refused(`http://127.0.0.1:${port}/`)).toBe(true);
 
     // The load reads the pipe; the pin check after compiling reads the path again: by then a plain file.
-    copyFileSync(fixturePath('testkit'), `${fifo}.file`);
-    await writeFile(fifo, readFileSync(fixturePath('testkit')));
-    renameSync(`${fifo}.file`, fifo);
+    await feed();
     const gw = await starting;
-    gateways.push(gw);
     let ready = await get(`${admin}/readyz`);
     for (let i = 0; i < 200 && ready.status !== 200; i++) ready = await get(`${admin}/readyz`);
     expect(ready).toEqual({ status: 200, text: 'ready\n' });
