@@ -5,7 +5,7 @@
  * set), BENCH_ROUNDS (interleaved rounds of the gateway scenarios, medians, 3), BENCH_LATENCY_DURATION_S (per fixed-rate load, 5),
  * BENCH_CONNECTIONS (32), BENCH_LOAD (autocannon: do not use wrk even when installed), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
- * hook,pool,subrequest,gateway,isolation; the first argument does the same: `npm run bench -- isolation`).
+ * hook,pool,subrequest,gateway,isolation,extproc; extproc runs only when named; the first argument does the same: `npm run bench -- isolation`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,11 @@ if (only.has('gateway')) {
     latencyDurationS: envNumber('BENCH_LATENCY_DURATION_S', 5),
   }, note));
 }
+if (only.has('extproc')) {
+  console.error('extproc: the same 3-filter chain through ext_proc (one gRPC message per phase) and through the gateway, in-process ...');
+  const { benchExtProc } = await import('./extproc.ts');
+  Object.assign(scenarios, await benchExtProc({ durationS: envNumber('BENCH_DURATION_S', 3), concurrency: envNumber('BENCH_EXTPROC_CONCURRENCY', 16) }));
+}
 if (only.has('isolation')) {
   console.error(`isolation: a filterless route alone, then beside a well-behaved, a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections, one request per ${HOSTILE_INTERVAL_MS} ms each) ...`);
   Object.assign(scenarios, await benchIsolation({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }));
@@ -85,6 +90,8 @@ for (const side of Object.keys(SIDE_PHASES)) {
   ratio(`isolation: plain beside paced ${side} / alone throughput (target >= 0.8)`, `isolation/plain-beside-${side}`, `isolation/plain-alone-before-${side}`, 'ops_per_s');
   ratio(`isolation: plain beside paced ${side} / alone p99 (target <= 2)`, `isolation/plain-beside-${side}`, `isolation/plain-alone-before-${side}`, 'p99_us');
 }
+ratio('extproc: ext_proc stream / gateway request, same chain (p50)', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters');
+ratio('extproc: ext_proc / gateway throughput, same chain', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters', 'ops_per_s');
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];
