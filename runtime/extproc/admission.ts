@@ -21,12 +21,13 @@ const ENVOY_ATTEMPT = 'x-envoy-attempt-count';
 
 export type Admission =
   | { kind: 'refused'; id: string; answer: ImmediateResponse }
-  | { kind: 'admitted'; id: string; route: RouteConfig; ctx: RequestContext; head: RequestHead; target: string };
+  | { kind: 'admitted'; id: string; route: RouteConfig; ctx: RequestContext; head: RequestHead; target: string; idIsNew: boolean };
 
 export function admit(state: ExtProcState, map: HeaderMap | undefined): Admission {
   const { pseudo, headers } = splitHeaders(map);
   const incoming = getHeader(headers, 'x-request-id');
-  const id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  const idIsNew = incoming === undefined || !REQUEST_ID.test(incoming);
+  const id = idIsNew ? randomUUID() : incoming;
   const refused = (answer: ImmediateResponse): Admission => ({ kind: 'refused', id, answer });
   // A negative (or unparsable) depth counts as 0: it must not buy a loop extra levels.
   const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
@@ -47,5 +48,5 @@ export function admit(state: ExtProcState, map: HeaderMap | undefined): Admissio
   const attempt = Number(getHeader(headers, ENVOY_ATTEMPT));
   if (Number.isInteger(attempt) && attempt >= 1) ctx.attempt = attempt;
   const head: RequestHead = { method: pseudo.get(':method') ?? 'GET', path: verdict.path + verdict.query, authority, headers: withHost };
-  return { kind: 'admitted', id, route, ctx, head, target };
+  return { kind: 'admitted', id, route, ctx, head, target, idIsNew };
 }

@@ -79,7 +79,7 @@ export function splitHeaders(map: HeaderMap | undefined): { pseudo: Map<string, 
 }
 
 /** One header to set, written in both value fields so Envoy before and after 1.27 reads it. */
-function option(name: string, value: string, appendAction: AppendAction): HeaderValueOption {
+export function option(name: string, value: string, appendAction: AppendAction = 'OVERWRITE_IF_EXISTS_OR_ADD'): HeaderValueOption {
   return { header: { key: name, value, rawValue: Buffer.from(value, 'latin1') }, appendAction };
 }
 

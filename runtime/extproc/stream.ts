@@ -14,7 +14,7 @@ import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { admit } from './admission.ts';
 import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer } from './answers.ts';
-import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, splitHeaders } from './messages.ts';
+import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, option, splitHeaders } from './messages.ts';
 import { processingMode } from './modes.ts';
 import type { ExtProcState } from './state.ts';
 
@@ -132,8 +132,10 @@ export class ExtProcStream {
     this.modes = { request: mode.requestBodyMode!, response: mode.responseBodyMode! };
     const mutation = headerDiff(head.headers, out.head.headers) ?? {};
     const set = [...(mutation.setHeaders ?? [])];
+    // Envoy sent no usable id (it makes one unless told not to): the upstream gets the one hooks saw.
+    if (a.idIsNew && !set.some((o) => o.header.key === 'x-request-id')) set.push(option('x-request-id', a.id));
     // The path the filters saw (normalised) is the one the upstream gets, as in the gateway.
-    if (head.path !== target) set.push({ header: { key: ':path', value: head.path, rawValue: Buffer.from(head.path, 'latin1') }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    if (head.path !== target) set.push(option(':path', head.path));
     const response: ProcessingResponse = { modeOverride: mode };
     if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.
@@ -158,7 +160,7 @@ export class ExtProcStream {
     if (!upstream) throw new FilterFailure(502, 'filter_failed', this.passed.at(-1)?.name ?? '?', hook, `a filter chose upstream "${name}", which is not configured`);
     const list = endpointAddresses(upstream).join(',');
     if (!list) return void this.ctx?.logger.warn({ upstream: name }, 'the chosen upstream has no ip:port endpoint to name to Envoy');
-    set.push({ header: { key: DESTINATION_HEADER, value: list, rawValue: Buffer.from(list) }, appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+    set.push(option(DESTINATION_HEADER, list));
     response.dynamicMetadata = endpointMetadata(list);
   }
 

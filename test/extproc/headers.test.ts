@@ -35,7 +35,10 @@ describe('ext_proc: headers', () => {
   it('chooses the chain with the gateway route matcher (path prefix and headers)', async () => {
     const s = new EnvoyStream(ep.client);
     const r = await s.send(requestHeaders('/v2/chat', [['x-tenant', 'b']]));
-    expect(Object.keys(mutationOf(r.requestHeaders?.response?.headerMutation).set)).toEqual(['x-other']);
+    const set = mutationOf(r.requestHeaders?.response?.headerMutation).set;
+    expect(Object.keys(set).sort()).toEqual(['x-other', 'x-request-id']);
+    // Envoy sent no x-request-id: the one the hooks saw goes upstream.
+    expect(set['x-request-id']![0]).toMatch(/^[0-9a-f-]{36}$/);
     s.end();
     const s2 = new EnvoyStream(ep.client);
     const r2 = await s2.send(requestHeaders('/v2/chat', [['x-tenant', 'a']]));
