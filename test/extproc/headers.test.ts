@@ -10,8 +10,10 @@ describe('ext_proc: headers', () => {
     const config = oneRoute({
       tag: testkit({ name: 'tag', setRequestHeader: ['x-tagged', 'yes'], removeRequestHeader: 'x-secret', setResponseHeader: ['x-resp', 'r'], rejectIfHeader: 'x-deny', upstreamFromHeader: 'x-pick' }),
       other: testkit({ name: 'other', setRequestHeader: ['x-other', '1'] }),
+      outer: testkit({ name: 'outer', setResponseHeader: ['x-outer', 'saw-it'] }),
     }, ['tag'], { main: 'http://127.0.0.1:9', pool: 'http://10.0.0.7:8000' });
     config.upstreams.pool = { endpoints: ['http://10.0.0.7:8000', 'http://10.0.0.8:8001', 'http://named.example:80'] };
+    config.routes.unshift({ name: 'nested', upstream: 'main', filters: ['outer', 'tag'], match: { pathPrefix: '/nested' } });
     config.routes.unshift({ name: 'v2', upstream: 'main', filters: ['other'], match: { pathPrefix: '/v2', headers: { 'x-tenant': 'b' } } });
     ep = await startTestExtProc(config);
   });
@@ -53,6 +55,14 @@ describe('ext_proc: headers', () => {
     expect(Buffer.from(r.immediateResponse!.body!).toString()).toBe('rejected by tag');
     // The response hooks of the filters before it see the rejection (here: none before tag).
     await new Promise((r) => s.call.on('end', r));
+  });
+
+  it('a rejection passes through the response hooks of the filters before the rejecting one, as in the gateway', async () => {
+    const s = new EnvoyStream(ep.client);
+    const r = await s.send(requestHeaders('/nested', [['x-deny', '1']]));
+    expect(immediateStatus(r)).toBe(403);
+    const set = mutationOf(r.immediateResponse!.headers).set;
+    expect(set['x-outer']).toEqual(['saw-it']);
   });
 
   it("names a filter's chosen upstream to Envoy: x-gateway-destination-endpoint and envoy.lb metadata", async () => {
