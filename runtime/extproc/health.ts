@@ -41,6 +41,17 @@ export function decodeCheckRequest(buf: Buffer): { service: string } {
   return { service };
 }
 
+/** `HealthCheckRequest { service = 1 }` (for clients: probes, tests). */
+export function encodeCheckRequest(r: { service: string }): Buffer {
+  const name = Buffer.from(r.service, 'utf8');
+  const len: number[] = [];
+  for (let n = name.length; ; n >>>= 7) {
+    if (n < 0x80) { len.push(n); break; }
+    len.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...len]), name]);
+}
+
 /** `HealthCheckResponse { status = 1 }`. */
 export function encodeCheckResponse(status: number): Buffer {
   return Buffer.from([0x08, status]);
@@ -51,7 +62,7 @@ export const HEALTH_SERVICE: grpc.ServiceDefinition = {
     path: '/grpc.health.v1.Health/Check',
     requestStream: false,
     responseStream: false,
-    requestSerialize: (r: { service: string }) => Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(r.service)]), Buffer.from(r.service)]),
+    requestSerialize: encodeCheckRequest,
     requestDeserialize: decodeCheckRequest,
     responseSerialize: (r: { status: number }) => encodeCheckResponse(r.status),
     responseDeserialize: (b: Buffer) => ({ status: b.length >= 2 && b[0] === 0x08 ? b[1]! : 0 }),

@@ -127,3 +127,12 @@ describe('ext_proc: headers', () => {
     expect(text).toMatch(/praxis_requests_total\{[^}]*route="main"/);
   });
 });
+
+describe('ext_proc: health messages', () => {
+  it('a long service name round-trips through the hand-written codec', async () => {
+    const { decodeCheckRequest, encodeCheckRequest } = await import('../../runtime/extproc/health.ts');
+    const service = 'x'.repeat(300);
+    expect(decodeCheckRequest(encodeCheckRequest({ service }))).toEqual({ service });
+    expect(() => decodeCheckRequest(Buffer.from([0x0a, 0x05, 0x61]))).toThrow(/truncated/);
+  });
+});
