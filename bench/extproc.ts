@@ -82,7 +82,11 @@ export async function benchExtProc(opts: { durationS: number; concurrency: numbe
   const ep = await startExtProc(config(chain), { logger, port: 0 });
   const gw = await startGateway(config(chain), { logger, port: 0 });
   const bare = await startGateway(config([]), { logger, port: 0 });
-  const client = new (externalProcessorService())(ep.address, grpc.credentials.createInsecure());
+  // The same three messages to a filterless route: what the gRPC round trips cost by themselves.
+  const epBare = await startExtProc(config([]), { logger, port: 0 });
+  const Client = externalProcessorService();
+  const client = new Client(ep.address, grpc.credentials.createInsecure());
+  const bareClient = new Client(epBare.address, grpc.credentials.createInsecure());
   const pools = [new Pool(gw.url, { connections: opts.concurrency }), new Pool(bare.url, { connections: opts.concurrency })];
   const post = (pool: Pool) => async () => {
     const res = await pool.request({ method: 'POST', path: '/v1/chat', headers: { 'content-type': 'application/json' }, body: BODY });
@@ -97,9 +101,11 @@ export async function benchExtProc(opts: { durationS: number; concurrency: numbe
     out['extproc/3-filters (3 messages)'] = await closedLoop(() => oneStream(client), opts.durationS, opts.concurrency);
     out['extproc/gateway-3-filters'] = await closedLoop(post(pools[0]!), opts.durationS, opts.concurrency);
     out['extproc/gateway-no-filter'] = await closedLoop(post(pools[1]!), opts.durationS, opts.concurrency);
+    out['extproc/no-filter (3 messages)'] = await closedLoop(() => oneStream(bareClient), opts.durationS, opts.concurrency);
   } finally {
     client.close();
-    await Promise.all([...pools.map((p) => p.close()), ep.close(), gw.close(), bare.close()]);
+    bareClient.close();
+    await Promise.all([...pools.map((p) => p.close()), ep.close(), epBare.close(), gw.close(), bare.close()]);
     upstream.closeAllConnections();
     upstream.close();
   }

@@ -92,6 +92,7 @@ for (const side of Object.keys(SIDE_PHASES)) {
 }
 ratio('extproc: ext_proc stream / gateway request, same chain (p50)', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters');
 ratio('extproc: ext_proc / gateway throughput, same chain', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters', 'ops_per_s');
+ratio('extproc: ext_proc no-filter / gateway no-filter (p50)', 'extproc/no-filter (3 messages)', 'extproc/gateway-no-filter');
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];
