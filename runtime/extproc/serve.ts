@@ -53,10 +53,13 @@ export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<()
       finish();
     });
   });
+  // grpc-js reports 'cancelled' for every stream that closes, answered or not: only one still
+  // open was really cut short.
   call.on('cancelled', () => {
+    if (closed) return;
     stream.cancel();
     if (stream.status === 0) stream.status = 499;
     void queue.then(finish);
   });
-  call.on('error', () => stream.cancel());
+  call.on('error', () => { if (!closed) stream.cancel(); });
 }
