@@ -33,6 +33,9 @@ export function processingMode(passed: readonly ChainFilter[], bodyDone: boolean
   const requestBodyMode = bodyDone ? 'NONE' : bodySendMode(passed.map((f) => f.info.requestBody), envoyBufferBytes);
   const responseBodyMode = bodySendMode(passed.map((f) => f.info.responseBody), envoyBufferBytes);
   const responseHooks = passed.some((f) => f.info.headerHooks.responseHeaders);
+  // A STREAMED body the host holds ends, when trailers follow, with no end_of_stream: Envoy must
+  // say so with the trailers, or what is held would never be let go.
+  const held = (mode: BodySendMode, modes: BodyMode[]) => mode === 'STREAMED' && modes.some((m) => m.tag === 'stream-buffer') ? 'SEND' : 'SKIP';
   return {
     requestHeaderMode: 'SEND',
     // Response headers are sent when a hook reads them or a response body is wanted (a body
@@ -40,7 +43,7 @@ export function processingMode(passed: readonly ChainFilter[], bodyDone: boolean
     responseHeaderMode: responseHooks || responseBodyMode !== 'NONE' ? 'SEND' : 'SKIP',
     requestBodyMode,
     responseBodyMode,
-    requestTrailerMode: 'SKIP',
-    responseTrailerMode: 'SKIP',
+    requestTrailerMode: held(requestBodyMode, passed.map((f) => f.info.requestBody)),
+    responseTrailerMode: held(responseBodyMode, passed.map((f) => f.info.responseBody)),
   };
 }

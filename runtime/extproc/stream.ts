@@ -69,9 +69,8 @@ export class ExtProcStream {
       if (msg.requestBody) return await this.onBody('request', msg.requestBody);
       if (msg.responseHeaders) return await this.onResponseHeaders(msg.responseHeaders);
       if (msg.responseBody) return await this.onBody('response', msg.responseBody);
-      // Trailers pass unchanged: no hook reads them.
-      if (msg.requestTrailers) return { requestTrailers: {} };
-      if (msg.responseTrailers) return { responseTrailers: {} };
+      if (msg.requestTrailers) return await this.onTrailers('request');
+      if (msg.responseTrailers) return await this.onTrailers('response');
       return undefined;
     } catch (err) {
       return this.failed(err, msg.responseBody !== undefined || msg.responseHeaders !== undefined);
@@ -203,7 +202,10 @@ export class ExtProcStream {
     let upstream: string | undefined;
     let step;
     try {
-      step = await passChunk(chain, chunk, msg.endOfStream === true, (ms) => {
+      // BUFFERED sends the whole body in one message, its end_of_stream false when trailers
+      // follow: it is the end all the same, and a holding filter must see it to let go.
+      const eos = msg.endOfStream === true || (first && this.modes[direction] === 'BUFFERED');
+      step = await passChunk(chain, chunk, eos, (ms) => {
         for (const m of ms) {
           after = applyHeaderMutations(after, m);
           if (m.upstream !== undefined && direction === 'request') upstream = m.upstream;
@@ -227,6 +229,29 @@ export class ExtProcStream {
       if (mutation || set.length) common.headerMutation = { setHeaders: [...(mutation?.setHeaders ?? []), ...set], removeHeaders: mutation?.removeHeaders ?? [] };
     } else if (after !== before || set.length) this.ctx?.logger.debug(`${direction} header mutations from a body hook after the headers went are ignored`);
     return response;
+  }
+
+  /**
+   * Trailers pass unchanged (no hook reads them), but they end a body that came without an end of
+   * stream: the body filters see its end now. What a filter still held cannot travel on a trailers
+   * answer: a rejection is answered, anything else to forward fails the request rather than
+   * dropping bytes.
+   */
+  private async onTrailers(direction: 'request' | 'response'): Promise<ProcessingResponse> {
+    const none: ProcessingResponse = direction === 'request' ? { requestTrailers: {} } : { responseTrailers: {} };
+    const chain = direction === 'request' ? this.requestChain : this.responseChain;
+    if (!chain?.holding) return none;
+    let step;
+    try {
+      step = await passChunk(chain, EMPTY, true, () => {});
+    } catch (err) {
+      if (!(err instanceof BodyRejected)) throw err;
+      if (direction === 'request') return this.bodyRejected(err);
+      return this.immediate(answer(err.rejection.status, err.rejection.headers, err.rejection.body));
+    }
+    if (step.chunks.length === 0) return none;
+    this.ctx?.logger.error({ direction, bytes: step.chunks.reduce((n, c) => n + c.length, 0) }, 'a held body ended with trailers: Envoy cannot take its bytes on the trailers answer');
+    return this.immediate(errorAnswer(direction === 'request' ? 500 : 502, 'held_body_with_trailers', this.requestId));
   }
 
   private async onResponseHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {

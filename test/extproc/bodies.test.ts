@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { guestLines, oneRoute, testkit } from '../gateway/helpers.ts';
-import { EnvoyStream, type TestExtProc, body, mutationOf, requestHeaders, responseHeaders, startTestExtProc } from './client.ts';
+import { EnvoyStream, type TestExtProc, body, immediateStatus, mutationOf, requestHeaders, responseHeaders, startTestExtProc } from './client.ts';
 
 function route(path: string, filters: string[]): GatewayConfig['routes'][number] {
   return { name: path.slice(1), upstream: 'main', filters, match: { pathPrefix: path } };
@@ -27,10 +27,20 @@ describe('ext_proc: bodies', () => {
   it('stream-buffer within Envoy\'s buffer: BUFFERED, one message, the replaced body as a body mutation', async () => {
     const s = new EnvoyStream(ep.client);
     const h = await s.send(requestHeaders('/buffered', [['content-length', '5']], { method: 'POST', endOfStream: false }));
-    expect(h.modeOverride?.requestBodyMode).toBe('BUFFERED');
+    expect(h.modeOverride).toMatchObject({ requestBodyMode: 'BUFFERED', requestTrailerMode: 'SKIP' });
     expect(mutationOf(h.requestHeaders?.response?.headerMutation).remove).not.toContain('content-length');
     const b = await s.send(body('request', 'hello', true));
     expect(Buffer.from(b.requestBody!.response!.bodyMutation!.body!).toString()).toBe('HELLO');
+    s.end();
+  });
+
+  it('BUFFERED: the one body message is the end even when trailers follow (end_of_stream false)', async () => {
+    const s = new EnvoyStream(ep.client);
+    await s.send(requestHeaders('/buffered', [], { method: 'POST', endOfStream: false }));
+    const b = await s.send(body('request', 'with trailers', false));
+    expect(Buffer.from(b.requestBody!.response!.bodyMutation!.body!).toString()).toBe('WITH TRAILERS');
+    const t = await s.send({ requestTrailers: { trailers: { headers: [{ key: 'grpc-status', rawValue: Buffer.from('0') }] } } });
+    expect(t.requestTrailers).toBeDefined();
     s.end();
   });
 
@@ -45,6 +55,17 @@ describe('ext_proc: bodies', () => {
     const c = await s.send(body('request', 'def', true));
     expect(Buffer.from(c.requestBody!.response!.bodyMutation!.body!).toString()).toBe('ABCDEF');
     s.end();
+  });
+
+  it('a held STREAMED body that ends with trailers fails the request instead of losing the held bytes', async () => {
+    const s = new EnvoyStream(ep.client);
+    const h = await s.send(requestHeaders('/held', [], { method: 'POST', endOfStream: false }));
+    expect(h.modeOverride?.requestTrailerMode).toBe('SEND');
+    const a = await s.send(body('request', 'abc', false));
+    expect(a.requestBody?.response?.bodyMutation).toMatchObject({ clearBody: true });
+    const t = await s.send({ requestTrailers: { trailers: { headers: [{ key: 'x-checksum', rawValue: Buffer.from('1') }] } } });
+    expect(immediateStatus(t)).toBe(500);
+    expect(JSON.parse(Buffer.from(t.immediateResponse!.body!).toString()).error.type).toBe('held_body_with_trailers');
   });
 
   it('stream: STREAMED, each chunk seen as it comes and passed unchanged (no body mutation)', async () => {
