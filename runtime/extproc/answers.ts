@@ -7,6 +7,8 @@ import { isIP } from 'node:net';
 import type { HeaderList } from '../component/types.ts';
 import type { UpstreamConfig } from '../config/types.ts';
 import { type ErrorFacts, errorMessage } from '../gateway/responses.ts';
+import { BodyTooLarge } from '../pipeline/body-flow.ts';
+import { FilterFailure } from '../pipeline/invoke.ts';
 import { headersToSet, type ImmediateResponse, type Struct } from './messages.ts';
 
 /** The header Envoy's override-host load balancing reads (and the metadata key it mirrors). */
@@ -22,6 +24,19 @@ export function errorAnswer(status: number, type: string, requestId: string, fac
     body,
     details: `praxis_${type}`,
   };
+}
+
+/** The gateway's answer to a pipeline failure (a `closed` filter's, a body over a buffer); undefined for any other error. */
+export function failureAnswer(err: unknown, requestId: string, responsePhase: boolean): ImmediateResponse | undefined {
+  if (err instanceof FilterFailure) {
+    const retry: HeaderList = err.retryAfterS !== undefined ? [['retry-after', String(err.retryAfterS)]] : [];
+    return errorAnswer(err.status, err.type, requestId, { plugin: err.plugin, hook: err.hook }, retry);
+  }
+  if (err instanceof BodyTooLarge) {
+    const facts = { plugin: err.plugin, limit: err.limit };
+    return responsePhase ? errorAnswer(502, 'response_too_large', requestId, facts) : errorAnswer(413, 'body_too_large', requestId, facts);
+  }
+  return undefined;
 }
 
 /** A filter's own answer (a rejection, after the response hooks saw it). */

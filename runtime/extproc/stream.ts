@@ -5,7 +5,7 @@
  * processing mode for the rest of the stream, the endpoint pick.
  */
 import type { HeaderList, RequestHead } from '../component/types.ts';
-import { BodyRejected, BodyTooLarge, passChunk } from '../pipeline/body-flow.ts';
+import { BodyRejected, passChunk } from '../pipeline/body-flow.ts';
 import type { BodyChain } from '../pipeline/body-chain.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
@@ -13,7 +13,7 @@ import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { admit } from './admission.ts';
-import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer } from './answers.ts';
+import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer, failureAnswer } from './answers.ts';
 import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, option, splitHeaders } from './messages.ts';
 import { processingMode } from './modes.ts';
 import type { ExtProcState } from './state.ts';
@@ -85,22 +85,14 @@ export class ExtProcStream {
 
   /** A failure as the gateway answers it (the filter's failure mode has already been applied). */
   private failed(err: unknown, responsePhase: boolean): ProcessingResponse | undefined {
-    const id = this.requestId;
     if (err instanceof RequestCancelled || this.ctx?.controller.signal.aborted) {
       this.finished = true;
       this.status = 499;
       return undefined;
     }
-    if (err instanceof FilterFailure) {
-      const retry: HeaderList = err.retryAfterS !== undefined ? [['retry-after', String(err.retryAfterS)]] : [];
-      return this.immediate(errorAnswer(err.status, err.type, id, { plugin: err.plugin, hook: err.hook }, retry));
-    }
-    if (err instanceof BodyTooLarge) {
-      return this.immediate(responsePhase
-        ? errorAnswer(502, 'response_too_large', id, { plugin: err.plugin, limit: err.limit })
-        : errorAnswer(413, 'body_too_large', id, { plugin: err.plugin, limit: err.limit }));
-    }
-    throw err;
+    const answer = failureAnswer(err, this.requestId, responsePhase);
+    if (!answer) throw err;
+    return this.immediate(answer);
   }
 
   private async onRequestHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
