@@ -52,6 +52,11 @@ export interface UpstreamConfig {
    * else 2000), response head and body gaps (default none: the route's timeoutMs/idleTimeoutMs bound them).
    */
   timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number };
+  /**
+   * Addresses besides `endpoints` a filter may pick with `x-gateway-destination-endpoint`: an IP,
+   * a CIDR block, either with `:port` (IPv6 bracketed). Default none: only the endpoints.
+   */
+  pickableEndpoints?: string[];
 }
 
 export interface RouteConfig {

@@ -14,7 +14,9 @@ import { FilterFailure } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
+import { DESTINATION_HEADER, withoutClientPick } from './endpoint-pick.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
+import type { Endpoint } from './upstreams.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -32,7 +34,8 @@ export async function attempt(
   gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
   original: RequestHead, source: IncomingMessage | Buffer | undefined, start: number, ex: ExchangeRecord,
 ): Promise<AttemptOutcome> {
-  const out = await pipeline.requestHeaders(ctx, original);
+  // The destination header is the filters' to set: a client's own would steer routing.
+  const out = await pipeline.requestHeaders(ctx, withoutClientPick(original));
   if (out.rejection) return { kind: 'rejected', rejection: out.rejection.rejection, passed: out.passed };
   const chain = pipeline.bodyChain(ctx, out.passed, 'request');
   let body: Buffer | AsyncIterable<Buffer> | undefined = out.body ? Buffer.from(out.body) : source;
@@ -78,7 +81,10 @@ export async function attempt(
   if (!gw.upstreams.has(upstream)) {
     throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${upstream}", which is not configured`);
   }
-  const endpoint = gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0);
+  const picked = getHeader(out.head.headers, DESTINATION_HEADER);
+  const endpoint = picked === undefined
+    ? gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0)
+    : pickedEndpoint(gw, ctx, upstream, picked, out.endpointPickedBy ?? out.passed.at(-1)?.name ?? '?');
   ex.upstream = upstream;
   ex.endpoint = endpoint.origin;
   const headers = upstreamHeaders(out.head.headers, ctx, modified ? undefined : getHeader(original.headers, 'content-length'), body);
@@ -97,6 +103,20 @@ export async function attempt(
     ctx.logger.warn({ endpoint: endpoint.origin, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
     return { kind: 'failed', error: err };
   }
+}
+
+/**
+ * The endpoint a filter named for this attempt. Entries outside the upstream are never dialled:
+ * skipped (logged) while another is allowed, refused with a 502 naming the filter when none is.
+ */
+function pickedEndpoint(gw: GatewayState, ctx: RequestContext, upstream: string, list: string, plugin: string): Endpoint {
+  const result = gw.upstreams.pickListed(upstream, list, ctx.attempt);
+  if (!result.ok) {
+    throw new FilterFailure(502, 'endpoint_refused', plugin, 'on-request-headers',
+      `${DESTINATION_HEADER} names no endpoint of upstream "${upstream}": ${result.refused.join(', ') || '(empty)'}`);
+  }
+  if (result.skipped.length) ctx.logger.warn({ plugin, upstream, skipped: result.skipped }, 'picked endpoints outside the upstream were skipped');
+  return result.endpoint;
 }
 
 /** The pipeline's own error behind `thrown` (itself, or the cause undici wrapped it in); else `thrown`. */
@@ -125,7 +145,7 @@ async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGener
 function upstreamHeaders(headers: HeaderList, ctx: RequestContext, clientLength: string | undefined, body: unknown): string[] {
   const flat: string[] = [];
   for (const [k, v] of headers) {
-    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER) continue;
+    if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER || k === DESTINATION_HEADER) continue;
     if (k === 'content-length' || k === 'expect' || isHopByHop(k)) continue;
     flat.push(k, v);
   }

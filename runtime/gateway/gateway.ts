@@ -17,6 +17,7 @@ import { HookInvoker } from '../pipeline/invoke.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 import { SubrequestBridge } from '../subrequest/index.ts';
+import { parsePickable } from './endpoint-pick.ts';
 import { handleExchange } from './exchange.ts';
 import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
@@ -63,9 +64,11 @@ export interface Gateway {
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
-  // Before any plugin loads: a route prefix that can never match stops the start, naming the key.
+  // Before any plugin loads: a route prefix that can never match, or an allow-list entry that is
+  // not an address, stops the start, naming the key.
   const paths = pathPolicyOf(config.paths);
   const routes = new RouteTable(config.routes, paths);
+  for (const [name, u] of Object.entries(config.upstreams)) parsePickable(name, u.pickableEndpoints ?? []);
   const filters = new Map<string, LoadedPlugin>();
   const closeAll = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
   const readiness = new GatewayReadiness(() => filters.values());

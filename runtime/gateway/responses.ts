@@ -17,6 +17,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   filter_failed: 'a filter failed to process the request',
   pool_exhausted: 'a filter has no capacity left; retry shortly',
   plugin_ejected: 'a filter is out of service after repeated failures; retry later',
+  endpoint_refused: 'a filter chose an endpoint outside its upstream',
   body_too_large: 'the request body exceeds a limit',
   response_too_large: 'the upstream response exceeds a limit',
   upstream_failed: 'the upstream could not be reached',

@@ -1,21 +1,19 @@
 /**
  * Upstreams: named groups of endpoints, each reached through its own keep-alive undici Agent
  * bounded by that upstream's timeouts. Attempt n of a request goes to the endpoint after the one
- * attempt n-1 used (failover).
+ * attempt n-1 used (failover), unless a filter picked endpoints (endpoint-pick.ts).
  */
 import type { Agent } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
+import { type Endpoint, PickPolicy, type PickResult, pickFromList } from './endpoint-pick.ts';
 import { upstreamAgent } from './upstream-agent.ts';
 
-export interface Endpoint {
-  origin: string;
-  /** Path prefix of the endpoint URL, without a trailing slash ('' for none). */
-  basePath: string;
-}
+export type { Endpoint } from './endpoint-pick.ts';
 
 interface Group {
   endpoints: Endpoint[];
   agent: Agent;
+  picks: PickPolicy;
 }
 
 export class Upstreams {
@@ -33,13 +31,11 @@ export class Upstreams {
         headersTimeout: t.headersMs ?? 0,
         bodyTimeout: t.bodyIdleMs ?? 0,
       });
-      this.groups.set(name, {
-        agent,
-        endpoints: u.endpoints.map((e) => {
-          const url = new URL(e);
-          return { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
-        }),
+      const endpoints = u.endpoints.map((e) => {
+        const url = new URL(e);
+        return { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
       });
+      this.groups.set(name, { agent, endpoints, picks: new PickPolicy(name, u, endpoints) });
     }
   }
 
@@ -56,6 +52,11 @@ export class Upstreams {
   pick(name: string, attempt: number, start: number): Endpoint {
     const { endpoints } = this.groups.get(name)!;
     return endpoints[(start + attempt - 1) % endpoints.length]!;
+  }
+
+  /** The endpoint for the given attempt from a filter's `x-gateway-destination-endpoint` list, if this upstream allows one. */
+  pickListed(name: string, list: string, attempt: number): PickResult {
+    return pickFromList(this.groups.get(name)!.picks, list, attempt);
   }
 
   /** A round-robin starting point for a new request on this upstream. */

@@ -21,7 +21,7 @@ export class FilterFailure extends Error {
   readonly status: number;
   readonly plugin: string;
   readonly hook: HookName;
-  readonly type: 'filter_failed' | 'pool_exhausted' | 'plugin_ejected';
+  readonly type: 'filter_failed' | 'pool_exhausted' | 'plugin_ejected' | 'endpoint_refused';
   /** Seconds the client should wait before trying again (sent as `Retry-After`), when known. */
   readonly retryAfterS: number | undefined;
   constructor(status: number, type: FilterFailure['type'], plugin: string, hook: HookName, message: string, retryAfterS?: number) {

@@ -22,7 +22,12 @@ export interface RequestHeadersOutcome {
   /** A filter replaced the request body outright. */
   body?: Uint8Array;
   rejection?: { rejection: Rejection; plugin: string };
+  /** The filter that last set the endpoint-picker header: the one named when its pick is refused. */
+  endpointPickedBy?: string;
 }
+
+/** The Gateway API Inference Extension's endpoint-picker header (see gateway/endpoint-pick.ts). */
+export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
 
 export interface ResponseHeadersOutcome {
   head: ResponseHead;
@@ -58,7 +63,10 @@ export class Pipeline {
         return out;
       }
       out.passed.push(filter);
-      if (action.tag === 'continue' && action.mutations) applyRequestMutations(out, action.mutations);
+      if (action.tag === 'continue' && action.mutations) {
+        applyRequestMutations(out, action.mutations);
+        for (const [k] of action.mutations.setHeaders) if (k.length === DESTINATION_HEADER.length && k.toLowerCase() === DESTINATION_HEADER) out.endpointPickedBy = filter.name;
+      }
     }
     return out;
   }
