@@ -12,6 +12,7 @@ import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
+import { withoutClientPick } from '../gateway/endpoint-pick.ts';
 import { admit } from './admission.ts';
 import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer, failureAnswer } from './answers.ts';
 import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, option, splitHeaders } from './messages.ts';
@@ -100,7 +101,11 @@ export class ExtProcStream {
     const a = admit(state, msg.headers);
     this.requestId = a.id;
     if (a.kind === 'refused') return this.immediate(a.answer);
-    const { ctx, head, target } = a;
+    const { ctx, target } = a;
+    // A client must not steer Envoy's endpoint choice: its own destination header is hidden from the
+    // filters and removed from what Envoy forwards, unless a filter sets one (as in the gateway).
+    const head = withoutClientPick(a.head);
+    const clientPicked = head !== a.head;
     this.ctx = ctx;
     const pipeline = (this.pipeline = state.pipelines.get(a.route.name)!);
     const out = await pipeline.requestHeaders(ctx, head);
@@ -131,6 +136,7 @@ export class ExtProcStream {
     if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.
     const removes = [...(mutation.removeHeaders ?? [])];
+    if (clientPicked && !set.some((o) => o.header.key === DESTINATION_HEADER)) removes.push(DESTINATION_HEADER);
     if (this.modes.request === 'STREAMED' && getHeader(head.headers, 'content-length') !== undefined) removes.push('content-length');
     const common: CommonResponse = { headerMutation: { setHeaders: set, removeHeaders: removes } };
     if (body !== undefined) {

@@ -78,6 +78,21 @@ describe('ext_proc: headers', () => {
     expect(JSON.parse(Buffer.from(r2.immediateResponse!.body!).toString()).error.type).toBe('filter_failed');
   });
 
+  it("removes a client's own x-gateway-destination-endpoint (a client must not steer Envoy), unless a filter picks", async () => {
+    const s = new EnvoyStream(ep.client);
+    const r = await s.send(requestHeaders('/x', [['x-gateway-destination-endpoint', '169.254.169.254:80']]));
+    const m = mutationOf(r.requestHeaders?.response?.headerMutation);
+    expect(m.remove).toContain('x-gateway-destination-endpoint');
+    expect(m.set['x-gateway-destination-endpoint']).toBeUndefined();
+    s.end();
+    const s2 = new EnvoyStream(ep.client);
+    const r2 = await s2.send(requestHeaders('/x', [['x-gateway-destination-endpoint', '169.254.169.254:80'], ['x-pick', 'pool']]));
+    const m2 = mutationOf(r2.requestHeaders?.response?.headerMutation);
+    expect(m2.set['x-gateway-destination-endpoint']).toEqual(['10.0.0.7:8000,10.0.0.8:8001']);
+    expect(m2.remove).not.toContain('x-gateway-destination-endpoint');
+    s2.end();
+  });
+
   it('answers 404 with the gateway error body when no route matches, and normalises the path', async () => {
     const config2 = oneRoute({}, [], { main: 'http://127.0.0.1:9' }, { match: { pathPrefix: '/api' } });
     const ep2 = await startTestExtProc(config2);
