@@ -7,18 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
-import { type Admin, startAdmin } from '../gateway/admin.ts';
-import { redactConfig } from '../gateway/admin-redact.ts';
-import { GatewayReadiness, pluginView } from '../gateway/admin-views.ts';
+import { buildChains } from '../gateway/chains.ts';
 import { pathPolicyOf } from '../gateway/paths.ts';
-import { type LoadedPlugin, loadPlugin } from '../gateway/plugins.ts';
 import { RouteTable } from '../gateway/routes.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
-import { Metrics } from '../observability/metrics.ts';
-import { HookInvoker } from '../pipeline/invoke.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
-import { SubrequestBridge } from '../subrequest/index.ts';
 import { HEALTH_SERVICE, type ServingStatus, healthHandlers } from './health.ts';
 import { externalProcessorService } from './protos.ts';
 import { serveStream } from './serve.ts';
@@ -56,42 +49,11 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
   const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
   const paths = pathPolicyOf(config.paths);
   const routes = new RouteTable(config.routes, paths);
-  const filters = new Map<string, LoadedPlugin>();
-  const closePools = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
-  // Metrics are read through `current` so the admin listener can start before the plugins load
-  // (an orchestrator sees "alive, not ready" during a slow start, as with the gateway).
-  let current: Metrics | undefined;
-  const readiness = new GatewayReadiness(() => filters.values());
-  let admin: Admin | undefined;
-  if (config.admin) {
-    admin = await startAdmin(config.admin, {
-      metrics: { text: () => current?.text() ?? Promise.resolve(''), get contentType() { return current?.contentType ?? 'text/plain'; } },
-      readiness: () => readiness.check(),
-      config: () => redactConfig(config),
-      plugins: () => [...filters.values()].map(pluginView),
-    }, logger);
-  }
-  try {
-    for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
-      filters.set(name, await loadPlugin(name, cfg, opts.baseDir ?? process.cwd(), logger, opts.cacheDir));
-    }
-  } catch (err) {
-    await Promise.all([closePools(), admin?.close()]);
-    throw err;
-  }
-  const bridge = new SubrequestBridge({
-    logger: logger.child({ component: 'subrequest' }),
-    ...(config.limits?.maxSubrequestsInFlight !== undefined ? { maxInFlight: config.limits.maxSubrequestsInFlight } : {}),
-    ...config.subrequests,
+  const chains = await buildChains(config, logger, {
+    baseDir: opts.baseDir ?? process.cwd(), admin: true, configView: () => config,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  const metrics = new Metrics({
-    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
-    subrequestsInFlight: () => bridge.inFlight(),
-  });
-  current = metrics;
-  const invoker = new HookInvoker(bridge, metrics);
-  const pipelines = new Map<string, Pipeline>();
-  for (const route of config.routes) pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
+  const { filters, bridge, metrics, pipelines, readiness, admin } = chains;
   const state: ExtProcState = {
     logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams: config.upstreams, bridge,
     maxDepth: config.limits?.maxDepth ?? 4, metrics,
@@ -111,7 +73,7 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
       server.bindAsync(`${bindHost}:${opts.port ?? config.extproc?.port ?? EXTPROC_DEFAULTS.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
   } catch (err) {
-    await Promise.all([closePools(), bridge.close(), admin?.close()]);
+    await chains.close();
     throw err;
   }
   readiness.listening();
@@ -140,7 +102,7 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
           }, graceMs);
           server.tryShutdown(() => { clearTimeout(force); resolve(); });
         });
-        await Promise.all([closePools(), bridge.close(), admin?.close()]);
+        await chains.close();
       })();
       return closing;
     },

@@ -9,19 +9,14 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
-import { Metrics } from '../observability/metrics.ts';
-import { type Admin, type Readiness, startAdmin } from './admin.ts';
-import { redactConfig } from './admin-redact.ts';
-import { GatewayReadiness, type PluginView, pluginView } from './admin-views.ts';
-import { HookInvoker } from '../pipeline/invoke.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
+import type { Readiness } from './admin.ts';
+import { type PluginView, pluginView } from './admin-views.ts';
+import { buildChains } from './chains.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
-import { SubrequestBridge } from '../subrequest/index.ts';
 import { parsePickable } from './endpoint-pick.ts';
 import { handleExchange } from './exchange.ts';
 import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
-import { type LoadedPlugin, loadPlugin } from './plugins.ts';
 import { RouteTable } from './routes.ts';
 import { shutdown } from './shutdown.ts';
 import type { GatewayState } from './state.ts';
@@ -69,43 +64,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const paths = pathPolicyOf(config.paths);
   const routes = new RouteTable(config.routes, paths);
   for (const [name, u] of Object.entries(config.upstreams)) parsePickable(name, u.pickableEndpoints ?? []);
-  const filters = new Map<string, LoadedPlugin>();
-  const closeAll = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
-  const readiness = new GatewayReadiness(() => filters.values());
-  let metrics: Metrics | undefined;
   let listenAt = { host: opts.host ?? config.listen?.host ?? '127.0.0.1', port: opts.port ?? config.listen?.port ?? 8080 };
-  // Up before the plugins load: alive-but-not-ready is what a slow start looks like from outside.
-  let admin: Admin | undefined;
-  if (config.admin && opts.admin !== false) {
-    admin = await startAdmin(config.admin, {
-      metrics: { text: () => metrics?.text() ?? Promise.resolve(''), get contentType() { return metrics?.contentType ?? 'text/plain'; } },
-      readiness: () => readiness.check(),
-      config: () => redactConfig({ ...config, listen: { ...config.listen, ...listenAt } }),
-      plugins: () => [...filters.values()].map(pluginView),
-    }, logger);
-  }
-  try {
-    for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
-      filters.set(name, await loadPlugin(name, cfg, opts.baseDir ?? process.cwd(), logger, opts.cacheDir));
-    }
-  } catch (err) {
-    await Promise.all([closeAll(), admin?.close()]);
-    throw err;
-  }
-  const bridge = new SubrequestBridge({
-    logger: logger.child({ component: 'subrequest' }),
-    ...(config.limits?.maxSubrequestsInFlight !== undefined ? { maxInFlight: config.limits.maxSubrequestsInFlight } : {}),
-    ...config.subrequests,
+  const chains = await buildChains(config, logger, {
+    baseDir: opts.baseDir ?? process.cwd(),
+    admin: opts.admin !== false,
+    configView: () => ({ ...config, listen: { ...config.listen, ...listenAt } }),
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  metrics = new Metrics({
-    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
-    subrequestsInFlight: () => bridge.inFlight(),
-  });
-  const invoker = new HookInvoker(bridge, metrics);
-  const pipelines = new Map<string, Pipeline>();
-  for (const route of config.routes) {
-    pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
-  }
+  const { filters, bridge, metrics, pipelines, readiness, admin } = chains;
   const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
   const bounds = listenBounds(config.listen);
   const state: GatewayState = {
@@ -135,7 +101,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       server.listen(listenAt.port, listenAt.host, () => resolve());
     });
   } catch (err) {
-    await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]);
+    await Promise.all([chains.close(), upstreams.close()]);
     throw err;
   }
   const addr = server.address() as AddressInfo;
@@ -162,7 +128,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
         server, logger, graceMs: config.limits?.shutdownGraceMs ?? 10_000,
         inFlight: () => inFlight,
         drained: () => new Promise<void>((r) => { idle = r; }),
-        release: async () => { await Promise.all([closeAll(), bridge.close(), upstreams.close(), admin?.close()]); },
+        release: async () => { await Promise.all([chains.close(), upstreams.close()]); },
         abortUpstreams: () => upstreams.destroy(),
       });
       return closing;
