@@ -1,16 +1,9 @@
 /** `praxis-wasm try` says why a sub-request was refused, not only that it was. */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { pluginPath, ROOT } from '../helpers/servers.ts';
+import { pluginPath } from '../helpers/servers.ts';
+import { runCli } from '../helpers/cli.ts';
 
-function runTry(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, 'try', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
+const runTry = (args: string[]) => runCli(['try', ...args]);
 
 describe('praxis-wasm try', () => {
   it('shows the denial reason of a sub-request to a host not allowed', async () => {

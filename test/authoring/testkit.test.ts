@@ -1,11 +1,11 @@
 /** `praxis-wasm/testing`: hooks of a real component, sub-requests mocked or real, and `try --mock`. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFilter, MockError, parseMocks, runFilter, type TestFilter } from '../../runtime/testing/index.ts';
-import { fixturePath, pluginPath, ROOT, startServer, type TestServer } from '../helpers/servers.ts';
+import { fixturePath, pluginPath, startServer, type TestServer } from '../helpers/servers.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => { await Promise.all(open.splice(0).map((s) => s.close())); });
@@ -137,11 +137,4 @@ describe('praxis-wasm try --mock', () => {
   });
 });
 
-function runTry(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, 'try', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
+const runTry = (args: string[]) => runCli(['try', ...args]);

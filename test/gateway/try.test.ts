@@ -1,19 +1,12 @@
 /** `praxis-wasm try`: one filter on a sample request, sub-requests through the real bridge. */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pluginPath, ROOT, startServer, type TestServer } from '../helpers/servers.ts';
+import { pluginPath, startServer, type TestServer } from '../helpers/servers.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const servers: TestServer[] = [];
 afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.close())); });
 
-function runTry(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, 'try', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
+const runTry = (args: string[]) => runCli(['try', ...args]);
 
 interface TryReport {
   binding: string;
