@@ -4,7 +4,7 @@
  * can write JSON and edit members as the Rust SDK can, Rust's collect_body keeps the request and
  * response bodies apart, SubrequestError has Display, and a crate without #![no_std] gets a hint.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -14,6 +14,7 @@ import { findRustToolchain } from '../../runtime/build/rust.ts';
 import { loadComponent } from '../../runtime/component/loader.ts';
 import type { Action, HostCalls, LogLevel } from '../../runtime/component/types.ts';
 import { buildPlugin } from '../../scripts/build-plugins.ts';
+import { runCli } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/servers.ts';
 
 const SOURCES = join(import.meta.dirname, 'sources');
@@ -21,14 +22,7 @@ let work: string;
 beforeAll(async () => { work = await mkdtemp(join(tmpdir(), 'praxis-authoring-')); });
 afterAll(async () => { await rm(work, { recursive: true, force: true }); });
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
-}
+const cli = runCli;
 
 /** Host calls with a real per-request context, captured logs, and sub-requests denied with a reason. */
 function testHost(logs: string[]): HostCalls {
