@@ -9,10 +9,11 @@ import type { UpstreamConfig } from '../config/types.ts';
 import { type ErrorFacts, errorMessage } from '../gateway/responses.ts';
 import { BodyTooLarge } from '../pipeline/body-flow.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
+import { DESTINATION_HEADER } from '../pipeline/pipeline.ts';
 import { headersToSet, type ImmediateResponse, type Struct } from './messages.ts';
 
 /** The header Envoy's override-host load balancing reads (and the metadata key it mirrors). */
-export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
+export { DESTINATION_HEADER };
 export const LB_NAMESPACE = 'envoy.lb';
 
 /** An answer the service gives itself: the gateway's JSON error body, never internal text. */
