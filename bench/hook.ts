@@ -13,6 +13,7 @@ import { DEFAULT_MEMORY_LIMIT, loadComponent } from '../runtime/component/loader
 import type { FilterInstance, HeaderList, HostCalls, RequestHead, RequestInfo } from '../runtime/component/types.ts';
 import { WASM_PAGE, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling } from '../runtime/component/wasm-binary.ts';
 import { type Scenario, summarize } from './stats.ts';
+import { noKeyValue } from '../runtime/keyvalue/no-store.ts';
 
 const FILTER = 'praxis:filter/filter@0.1.0';
 
@@ -21,6 +22,7 @@ export const noopHost: HostCalls = {
   httpSubrequestAll: async (reqs) => reqs.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'bench' } })),
   contextGet: () => undefined,
   contextSet: () => {},
+  ...noKeyValue('none in this bench'),
   log: () => {},
 };
 

@@ -14,6 +14,7 @@ import { DEFAULT_POOL_LIMITS, PluginPool } from '../../runtime/pool/plugin-pool.
 import { SubrequestBridge } from '../../runtime/subrequest/index.ts';
 import { jsFactory } from '../js-filters.ts';
 import { FILTER_CONFIGS, FILTER_NAMES as NAMES, chainRoute as route } from './filter-chain.ts';
+import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
 
 /** A gateway wired by hand (as startGateway does) around plain-JS filters. */
 export async function startJsGateway(upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -23,7 +24,7 @@ export async function startJsGateway(upstream: string): Promise<{ url: string; c
     const pool = await PluginPool.create(name, jsFactory(name), JSON.stringify(FILTER_CONFIGS[name]), DEFAULT_POOL_LIMITS, {
       httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'configure' } }),
       httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'configure' } })),
-      contextGet: () => undefined, contextSet: () => {}, log: () => {},
+      contextGet: () => undefined, contextSet: () => {}, log: () => {}, ...noKeyValue('none in this bench'),
     });
     filters.push({ name, pool, info: pool.info, failure: 'closed', subrequests: { plugin: name, allowedHosts: [], maxInFlight: 64 } });
   }

@@ -1,8 +1,9 @@
 /**
- * Host-side view of the praxis:filter@0.1.0 world (wit/praxis.wit).
+ * Host-side view of the praxis:filter world (wit/praxis.wit; 0.2.0 adds `keyvalue`, 0.1.0 still loads).
  * Every binding (the jco glue, the fast path) lifts and lowers to exactly these shapes,
  * so the pipeline never knows which binding runs a filter.
  */
+import type { KvResult } from '../keyvalue/types.ts';
 
 /** Header pairs in order; the host hands names in lower case. */
 export type HeaderList = Array<[string, string]>;
@@ -93,6 +94,8 @@ export type ConfigureResult = { ok: true; value: FilterInfo } | { ok: false; err
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+export type { KvError, KvResult } from '../keyvalue/types.ts';
+
 /**
  * What a guest may call while one hook runs. The pipeline hands a fresh HostCalls to every
  * hook call: instances are pooled, not pinned to a request, so the request an import acts
@@ -104,6 +107,12 @@ export interface HostCalls {
   contextGet(key: string): Uint8Array | undefined;
   contextSet(key: string, value: Uint8Array): void;
   log(level: LogLevel, msg: string): void;
+  /** The `keyvalue` interface (0.2.0): bounded by the request's deadline and cancelled with it. */
+  kvGet(namespace: string, key: string): Promise<KvResult<Uint8Array | undefined>>;
+  kvSet(namespace: string, key: string, value: Uint8Array, ttlMs?: number): Promise<KvResult<void>>;
+  kvDelete(namespace: string, key: string): Promise<KvResult<boolean>>;
+  kvIncrement(namespace: string, key: string, delta: bigint, ttlMs?: number): Promise<KvResult<bigint>>;
+  kvCompareAndSwap(namespace: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>>;
 }
 
 /** One live instance of a filter component. One call at a time (the pool guarantees it). */

@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
+import { noKeyValue } from '../keyvalue/no-store.ts';
 import { checkPluginConfig } from '../config/plugin-config.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
@@ -30,6 +31,7 @@ function configureHost(logger: Logger, guest: GuestPolicy): HostCalls {
     contextGet: () => undefined,
     contextSet: () => {},
     log: configureLog(logger, guest),
+    ...noKeyValue('no key-value store during configure'),
   };
 }
 

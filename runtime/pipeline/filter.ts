@@ -2,7 +2,8 @@
  * A filter as a chain sees it: a loaded plugin's pool, what it declared in configure, and the
  * operator's policy for it; plus the host calls it may make while one of its hooks runs.
  */
-import type { FilterInfo, HostCalls, LogLevel, Subrequest, SubrequestResult } from '../component/types.ts';
+import type { FilterInfo, HostCalls, KvResult, LogLevel, Subrequest, SubrequestResult } from '../component/types.ts';
+import type { KvCallScope, PluginKeyValue } from '../keyvalue/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PluginPool } from '../pool/plugin-pool.ts';
 import type { ParentRequest, PluginSubrequestPolicy, SubrequestBridge } from '../subrequest/index.ts';
@@ -24,11 +25,15 @@ export interface ChainFilter {
    * Gateways always set it; a filter assembled without one gets the defaults and shares one rate.
    */
   readonly guest?: GuestPolicy;
+  /** The plugin's view of the key-value store; without one every store call is `unavailable`. */
+  readonly keyvalue?: PluginKeyValue;
 }
 
 const UNCONFIGURED = guestPolicy();
 
-type HostFilter = Pick<ChainFilter, 'name' | 'subrequests' | 'guest'>;
+type HostFilter = Pick<ChainFilter, 'name' | 'subrequests' | 'guest' | 'keyvalue'>;
+
+const NO_STORE = { ok: false as const, error: { tag: 'unavailable' as const, reason: 'no key-value store is configured for this plugin' } };
 
 /**
  * The imports one hook call of `filter` sees, bound to the request `ctx`. One small object per
@@ -112,5 +117,35 @@ export class FilterHost implements HostCalls {
       return;
     }
     this.ctx.logger.child({ plugin: name })[level]({ guest: true }, clipLine(msg, guest.limits.maxLogLineBytes));
+  }
+
+  /** Store calls end with the request: its deadline bounds them and its abort cancels them. */
+  private scope(): KvCallScope {
+    return { deadline: this.ctx.deadline, signal: this.ctx.controller.signal };
+  }
+
+  kvGet(namespace: string, key: string): Promise<KvResult<Uint8Array | undefined>> {
+    const kv = this.filter.keyvalue;
+    return kv ? kv.get(this.scope(), namespace, key) : Promise.resolve(NO_STORE);
+  }
+
+  kvSet(namespace: string, key: string, value: Uint8Array, ttlMs?: number): Promise<KvResult<void>> {
+    const kv = this.filter.keyvalue;
+    return kv ? kv.set(this.scope(), namespace, key, value, ttlMs) : Promise.resolve(NO_STORE);
+  }
+
+  kvDelete(namespace: string, key: string): Promise<KvResult<boolean>> {
+    const kv = this.filter.keyvalue;
+    return kv ? kv.delete(this.scope(), namespace, key) : Promise.resolve(NO_STORE);
+  }
+
+  kvIncrement(namespace: string, key: string, delta: bigint, ttlMs?: number): Promise<KvResult<bigint>> {
+    const kv = this.filter.keyvalue;
+    return kv ? kv.increment(this.scope(), namespace, key, delta, ttlMs) : Promise.resolve(NO_STORE);
+  }
+
+  kvCompareAndSwap(namespace: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>> {
+    const kv = this.filter.keyvalue;
+    return kv ? kv.compareAndSwap(this.scope(), namespace, key, expected, value, ttlMs) : Promise.resolve(NO_STORE);
   }
 }

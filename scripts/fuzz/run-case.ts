@@ -9,6 +9,7 @@ import { ComponentLoadError, GuestTrap } from '../../runtime/component/errors.ts
 import { type LoadedComponent, loadComponent } from '../../runtime/component/loader.ts';
 import type { HostCalls, SubrequestResult } from '../../runtime/component/types.ts';
 import { RewrapRefused, mutantOf } from './mutate.ts';
+import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
 
 export interface FuzzTarget { label: string; path: string; config: string }
 
@@ -36,6 +37,7 @@ const host: HostCalls = {
   httpSubrequestAll: async (reqs) => reqs.map(() => reply),
   contextGet: () => undefined,
   contextSet: () => {},
+  ...noKeyValue('none in the fuzzer'),
   log: () => {},
 };
 const head = {

@@ -16,6 +16,7 @@ import type { Action, HostCalls, LogLevel } from '../../runtime/component/types.
 import { buildPlugin } from '../../scripts/build-plugins.ts';
 import { runCli } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/servers.ts';
+import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
 
 const SOURCES = join(import.meta.dirname, 'sources');
 let work: string;
@@ -33,6 +34,7 @@ function testHost(logs: string[]): HostCalls {
     httpSubrequestAll: async (reqs) => reqs.map(() => denied),
     contextGet: (k) => ctx.get(k),
     contextSet: (k, v) => { ctx.set(k, Uint8Array.from(v)); },
+    ...noKeyValue('none in this test'),
     log: (_level: LogLevel, msg: string) => { logs.push(msg); },
   };
 }

@@ -10,6 +10,9 @@ import type {
   FilterInstance, HeaderList, HostCalls, RequestHead, RequestInfo, Subrequest, SubrequestError, SubrequestResult,
 } from '../../runtime/component/types.ts';
 import { fixturePath, pluginPath, ROOT } from '../helpers/servers.ts';
+import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+
+const NO_KV = noKeyValue('none in this test');
 
 const cacheDir = `${ROOT}.praxis-cache`;
 const TESTKIT = fixturePath('testkit');
@@ -47,6 +50,11 @@ class RecordingHost implements HostCalls {
   log(level: string, msg: string): void {
     this.calls.push(['log', level, msg]);
   }
+  readonly kvGet = NO_KV.kvGet;
+  readonly kvSet = NO_KV.kvSet;
+  readonly kvDelete = NO_KV.kvDelete;
+  readonly kvIncrement = NO_KV.kvIncrement;
+  readonly kvCompareAndSwap = NO_KV.kvCompareAndSwap;
 }
 
 interface Pair { fast: FilterInstance; jco: FilterInstance }

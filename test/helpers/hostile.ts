@@ -6,6 +6,7 @@
 import { parse } from '@bytecodealliance/jco';
 import { componentize } from '../../runtime/build/componentize.ts';
 import type { HeaderList, HostCalls, RequestHead, RequestInfo } from '../../runtime/component/types.ts';
+import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
 
 export interface HostileParts {
   /** Extra imports, as WAT module fields placed before everything else (e.g. context or log imports). */
@@ -102,6 +103,7 @@ export function quietHost(logs?: string[]): HostCalls {
     httpSubrequestAll: async (r) => r.map(() => denied),
     contextGet: () => undefined,
     contextSet: () => {},
+    ...noKeyValue('none in this test'),
     log: (_level, msg) => { logs?.push(msg); },
   };
 }
