@@ -42,6 +42,30 @@ export interface PluginConfig {
    * for `baseMs`, doubling per ejection up to `maxMs` (defaults 5, 10000, 5000, 300000; on).
    */
   ejection?: { enabled?: boolean; failures?: number; windowMs?: number; baseMs?: number; maxMs?: number };
+  /** This plugin's use of the key-value store (docs/keyvalue.md). */
+  keyvalue?: PluginKeyValueConfig;
+}
+
+/**
+ * Shared namespaces granted besides the plugin's own, and its bounds: key and value sizes
+ * (defaults 256 bytes, 64 KiB), entries and bytes it may hold in the memory backend (10000, 16 MiB).
+ */
+export interface PluginKeyValueConfig {
+  namespaces?: string[];
+  maxKeyBytes?: number;
+  maxValueBytes?: number;
+  maxEntries?: number;
+  maxBytes?: number;
+}
+
+/** The key-value store every plugin's `keyvalue` calls reach (docs/keyvalue.md). */
+export interface KeyValueConfig {
+  /** `memory` (default): this process only; `redis`: shared by every worker and gateway using it. */
+  backend?: 'memory' | 'redis';
+  /** Bounds on the whole memory store, least recently used evicted past them (defaults 100000, 64 MiB). */
+  memory?: { maxEntries?: number; maxBytes?: number };
+  /** Defaults: redis://127.0.0.1:6379, `praxis:`, 50 ms per call, 1000 ms per connection attempt. */
+  redis?: { url?: string; keyPrefix?: string; timeoutMs?: number; connectTimeoutMs?: number };
 }
 
 export interface UpstreamConfig {
@@ -102,6 +126,7 @@ export interface GatewayConfig {
   /** A second listener for `/metrics` (Prometheus) and `/healthz`; off unless set. */
   admin?: { host?: string; port: number };
   plugins?: Record<string, PluginConfig>;
+  keyvalue?: KeyValueConfig;
   upstreams: Record<string, UpstreamConfig>;
   routes: RouteConfig[];
   limits?: {

@@ -26,6 +26,8 @@ export class Metrics {
   private readonly subrequestSeconds: FastHistogram;
   private readonly guestLogDrops: FastCounter;
   private readonly guestContextDrops: FastCounter;
+  private readonly keyvalueOps: FastCounter;
+  private readonly keyvalueSeconds: FastHistogram;
   private readonly hookSeriesByKey = new Map<string, HistogramSeries>();
   private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
 
@@ -40,6 +42,8 @@ export class Metrics {
     this.subrequestSeconds = new FastHistogram(r, 'praxis_subrequest_duration_seconds', 'Sub-request duration', LATENCY_BUCKETS);
     this.guestLogDrops = new FastCounter(r, 'praxis_guest_log_lines_dropped_total', 'Guest log lines dropped: over the per-call cap or the plugin\'s rate');
     this.guestContextDrops = new FastCounter(r, 'praxis_guest_context_sets_dropped_total', 'context.set calls dropped: over the plugin\'s key, byte or key-length bound');
+    this.keyvalueOps = new FastCounter(r, 'praxis_keyvalue_operations_total', 'Key-value store calls by plugin, operation and outcome (ok, unavailable, limit, denied, invalid)');
+    this.keyvalueSeconds = new FastHistogram(r, 'praxis_keyvalue_operation_duration_seconds', 'Key-value store call duration', HOOK_BUCKETS);
     if (sources) {
       new Gauge({
         name: 'praxis_subrequests_in_flight', help: 'Sub-requests in flight across all requests', registers,
@@ -117,6 +121,11 @@ export class Metrics {
   subrequest(plugin: string, outcome: string, seconds: number): void {
     this.subrequests.with({ plugin, outcome }).inc();
     this.subrequestSeconds.with({ plugin }).observe(seconds);
+  }
+
+  keyvalue(plugin: string, op: string, outcome: string, seconds: number): void {
+    this.keyvalueOps.with({ plugin, op, outcome }).inc();
+    this.keyvalueSeconds.with({ plugin, op }).observe(seconds);
   }
 
   text(): Promise<string> {
