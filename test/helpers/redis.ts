@@ -15,6 +15,9 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts again on the same port (empty: no persistence). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the connection stays open but nothing answers (a hung server). */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -58,5 +61,7 @@ export async function startRedis(): Promise<TestRedis> {
     await gone;
   };
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: start, close: kill };
+  const signal = (sig: NodeJS.Signals) => { child?.kill(sig); };
+  const close = async () => { signal('SIGCONT'); await kill(); };
+  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: start, pause: () => signal('SIGSTOP'), resume: () => signal('SIGCONT'), close };
 }
