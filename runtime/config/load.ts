@@ -9,7 +9,7 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseEntry } from '../subrequest/allow-list.ts';
 import { describe } from './problems.ts';
-import type { GatewayConfig } from './types.ts';
+import type { GatewayConfig, UpstreamConfig } from './types.ts';
 
 const schema = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as object;
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<GatewayConfig>(schema);
@@ -35,15 +35,7 @@ function crossCheck(c: GatewayConfig): string[] {
       if (!c.plugins?.[f]) problems.push(`routes[${i}].filters[${j}]: no plugin named "${f}"`);
     });
   });
-  for (const [name, u] of Object.entries(c.upstreams)) {
-    u.endpoints.forEach((e, i) => {
-      try {
-        new URL(e);
-      } catch {
-        problems.push(`upstreams.${name}.endpoints[${i}]: not a valid URL`);
-      }
-    });
-  }
+  for (const [name, u] of Object.entries(c.upstreams)) problems.push(...upstreamProblems(name, u, c));
   for (const [name, p] of Object.entries(c.plugins ?? {})) {
     if (p.pool?.min !== undefined && p.pool.max !== undefined && p.pool.min > p.pool.max) {
       problems.push(`plugins.${name}.pool.min: must not exceed pool.max (${p.pool.max})`);
@@ -102,4 +94,39 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     throw new ConfigError(path, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
   }
   return { config: validateConfig(value, path), baseDir: dirname(resolve(path)) };
+}
+
+function urlProblems(at: string, endpoints: readonly string[]): string[] {
+  const problems: string[] = [];
+  endpoints.forEach((e, i) => {
+    try {
+      new URL(e);
+    } catch {
+      problems.push(`${at}[${i}]: not a valid URL`);
+    }
+  });
+  return problems;
+}
+
+/** An upstream names its endpoints one way (`endpoints` or `backends`); backends are unique and their filters exist. */
+function upstreamProblems(name: string, u: UpstreamConfig, c: GatewayConfig): string[] {
+  const problems: string[] = [];
+  if ((u.endpoints === undefined) === (u.backends === undefined)) {
+    problems.push(`upstreams.${name}: needs exactly one of "endpoints" or "backends"`);
+  }
+  problems.push(...urlProblems(`upstreams.${name}.endpoints`, u.endpoints ?? []));
+  const names = new Set<string>();
+  (u.backends ?? []).forEach((b, i) => {
+    if (names.has(b.name)) problems.push(`upstreams.${name}.backends[${i}].name: duplicate backend name "${b.name}"`);
+    names.add(b.name);
+    problems.push(...urlProblems(`upstreams.${name}.backends[${i}].endpoints`, b.endpoints));
+    (b.upstreamFilters ?? []).forEach((f, j) => {
+      if (!c.plugins?.[f]) problems.push(`upstreams.${name}.backends[${i}].upstreamFilters[${j}]: no plugin named "${f}"`);
+    });
+  });
+  const od = u.outlierDetection;
+  if (od?.baseEjectionMs !== undefined && od.maxEjectionMs !== undefined && od.baseEjectionMs > od.maxEjectionMs) {
+    problems.push(`upstreams.${name}.outlierDetection.baseEjectionMs: must not exceed outlierDetection.maxEjectionMs (${od.maxEjectionMs})`);
+  }
+  return problems;
 }

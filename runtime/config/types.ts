@@ -68,9 +68,34 @@ export interface KeyValueConfig {
   redis?: { url?: string; keyPrefix?: string; timeoutMs?: number; connectTimeoutMs?: number };
 }
 
-export interface UpstreamConfig {
-  /** Base URLs (origin, optionally a path prefix) tried in turn on retries. */
+/** One backend of an upstream (docs/orchestration.md): its endpoints, priority group and per-attempt filters. */
+export interface BackendConfig {
+  /** Named in the access log and the metrics; unique within the upstream. */
+  name: string;
+  /** Base URLs (origin, optionally a path prefix) of this backend. */
   endpoints: string[];
+  /** Priority group (default 0): attempts go to the lowest group with an endpoint in service. */
+  priority?: number;
+  /** Plugins that run on every attempt sent to this backend, after the route's filters. */
+  upstreamFilters?: string[];
+}
+
+/** Passive health checking of an upstream's endpoints (defaults: on, 5 failures, 30000, 300000). */
+export interface OutlierDetectionConfig {
+  enabled?: boolean;
+  /** Consecutive failed attempts (connect failure, timeout, retriable status) that eject an endpoint. */
+  consecutiveFailures?: number;
+  /** First ejection's length; doubled for each ejection in a row, up to maxEjectionMs. */
+  baseEjectionMs?: number;
+  maxEjectionMs?: number;
+}
+
+export interface UpstreamConfig {
+  /** Base URLs (origin, optionally a path prefix) tried in turn on retries: one backend of priority 0. */
+  endpoints?: string[];
+  /** The general form of `endpoints`: backends in priority groups, each with its upstream filters. */
+  backends?: BackendConfig[];
+  outlierDetection?: OutlierDetectionConfig;
   /**
    * Per-attempt bounds on this upstream's connections: connect (default subrequests.connectTimeoutMs,
    * else 2000), response head and body gaps (default none: the route's timeoutMs/idleTimeoutMs bound them).
@@ -96,6 +121,8 @@ export interface RouteConfig {
   retries?: number;
   /** With retries, the request body is kept for replay up to this many bytes (default 1 MiB). */
   maxRetryBodyBytes?: number;
+  /** Response statuses retried besides 502, 503 and 504 (connect failures and timeouts always are). */
+  retryOn?: number[];
 }
 
 /** The client listener and the bounds every client connection lives under (defaults in docs/config.md). */

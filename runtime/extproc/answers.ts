@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import type { HeaderList } from '../component/types.ts';
 import type { UpstreamConfig } from '../config/types.ts';
+import { endpointUrlsOf } from '../gateway/backends.ts';
 import { type ErrorFacts, errorMessage } from '../gateway/responses.ts';
 import { BodyTooLarge } from '../pipeline/body-flow.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
@@ -51,7 +52,7 @@ export function answer(status: number, headers: HeaderList, body: Uint8Array | u
  */
 export function endpointAddresses(upstream: UpstreamConfig): string[] {
   const out: string[] = [];
-  for (const e of upstream.endpoints) {
+  for (const e of endpointUrlsOf('', upstream)) {
     let url: URL;
     try {
       url = new URL(e);

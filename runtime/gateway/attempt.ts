@@ -1,107 +1,90 @@
 /**
- * One attempt at a request: its request hooks, its body through the filters that asked for it,
- * and the upstream call. What comes back is a rejection to answer, a failure to retry or
- * report, or the upstream's response to send back through the response hooks.
+ * One attempt at a request whose route filters have run (filter-phase.ts): the backend and
+ * endpoint chosen (backends.ts, or a filter's pick), that backend's upstream filters run over the
+ * route's result with this attempt's number, and the upstream call. What comes back is a
+ * rejection to answer, a failure to retry or report, or the upstream's response to send back
+ * through the response hooks of the upstream filters and then the route's.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { HeaderList, RequestHead } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
-import { BodyRejected, BodyTooLarge, flowThrough, passChunk } from '../pipeline/body-flow.ts';
+import { BodyRejected, BodyTooLarge } from '../pipeline/body-flow.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { getHeader } from '../pipeline/headers.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
-import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
+import { endUpstreamSpan, startUpstreamSpan } from '../observability/tracing.ts';
 import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
-import { DESTINATION_HEADER, withoutClientPick } from './endpoint-pick.ts';
+import { type Backend, type Cursor, backendKey } from './backends.ts';
+import { DESTINATION_HEADER } from './endpoint-pick.ts';
+import { type PhaseResult, type Rejected, contentLengthOf, rejectedBy, runFilterPhase } from './filter-phase.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import type { Endpoint } from './upstreams.ts';
 
-const EMPTY = Buffer.alloc(0);
+export type AttemptOutcome =
+  | Rejected
+  | { kind: 'failed'; error: unknown; endpoint: Endpoint }
+  | { kind: 'proxied'; response: Dispatcher.ResponseData; passed: ChainFilter[]; endpoint: Endpoint };
 
-function contentLengthOf(headers: HeaderList): number | undefined {
-  const v = getHeader(headers, 'content-length');
-  return v === undefined ? undefined : Number(v);
+/** The upstream the route's filters left the request on; a filter naming one that is not configured fails the request. */
+export function upstreamOf(gw: GatewayState, route: RouteConfig, routed: PhaseResult): string {
+  const upstream = routed.out.upstream ?? route.upstream;
+  if (!gw.upstreams.has(upstream)) {
+    throw new FilterFailure(502, 'filter_failed', routed.out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${upstream}", which is not configured`);
+  }
+  return upstream;
 }
 
-type AttemptOutcome =
-  | { kind: 'rejected'; rejection: { status: number; headers: HeaderList; body?: Uint8Array }; passed: ChainFilter[] }
-  | { kind: 'failed'; error: unknown }
-  | { kind: 'proxied'; response: Dispatcher.ResponseData; passed: ChainFilter[] };
-
 export async function attempt(
-  gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
-  original: RequestHead, source: IncomingMessage | Buffer | undefined, start: number, ex: ExchangeRecord,
+  gw: GatewayState, ctx: RequestContext, original: RequestHead, routed: PhaseResult,
+  upstream: string, cursor: Cursor, ex: ExchangeRecord,
 ): Promise<AttemptOutcome> {
-  // The destination header is the filters' to set: a client's own would steer routing.
-  const out = await pipeline.requestHeaders(ctx, withoutClientPick(original));
-  if (out.rejection) return { kind: 'rejected', rejection: out.rejection.rejection, passed: out.passed };
-  const chain = pipeline.bodyChain(ctx, out.passed, 'request');
-  let body: Buffer | AsyncIterable<Buffer> | undefined = out.body ? Buffer.from(out.body) : source;
-  let modified = out.body !== undefined;
-  if (out.body === undefined && chain.wanted && (source === undefined || Buffer.isBuffer(source))) {
-    // The whole body is at hand (or there is none): one pass, with no flow to drive.
-    modified = true;
-    let chunks: Buffer[];
-    try {
-      ({ chunks } = await passChunk(chain, source ?? EMPTY, true, (ms) => { for (const m of ms) applyRequestMutations(out, m); }));
-    } catch (err) {
-      if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
-      throw err;
-    }
-    if (out.body !== undefined) body = Buffer.from(out.body);
-    else body = chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  } else if (out.body === undefined && chain.wanted) {
-    modified = true;
-    let started = false;
-    const state = { ended: false };
-    const flow = flowThrough(chain, source ?? Buffer.alloc(0), contentLengthOf(original.headers), (ms) => {
-      if (started) return ctx.logger.debug('request mutations after the upstream call started are ignored');
-      for (const m of ms) applyRequestMutations(out, m);
-    }, state);
-    let first: IteratorResult<Buffer>;
-    try {
-      first = await flow.next();
-    } catch (err) {
-      if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
-      throw err;
-    }
-    started = true;
-    if (out.body !== undefined) body = Buffer.from(out.body);
-    else if (first.done) body = undefined;
-    else if (state.ended) {
-      // The whole (held) body is already through the chain: send it with a content-length.
-      const rest: Buffer[] = [first.value];
-      for await (const c of flow) rest.push(c);
-      body = rest.length === 1 ? rest[0]! : Buffer.concat(rest);
-    } else body = prepend(first.value, flow);
+  const picked = getHeader(routed.out.head.headers, DESTINATION_HEADER);
+  const backends = gw.upstreams.backends(upstream);
+  let backend: Backend;
+  let endpoint: Endpoint;
+  if (picked === undefined) ({ backend, endpoint } = backends.choose(cursor));
+  else {
+    endpoint = pickedEndpoint(gw, ctx, upstream, picked, routed.out.endpointPickedBy ?? routed.out.passed.at(-1)?.name ?? '?');
+    backend = backends.backendFor(endpoint);
   }
-  const upstream = out.upstream ?? route.upstream;
-  if (!gw.upstreams.has(upstream)) {
-    throw new FilterFailure(502, 'filter_failed', out.passed.at(-1)?.name ?? '?', 'on-request-headers', `a filter chose upstream "${upstream}", which is not configured`);
-  }
-  const picked = getHeader(out.head.headers, DESTINATION_HEADER);
-  const endpoint = picked === undefined
-    ? gw.upstreams.pick(upstream, ctx.attempt, upstream === route.upstream ? start : 0)
-    : pickedEndpoint(gw, ctx, upstream, picked, out.endpointPickedBy ?? out.passed.at(-1)?.name ?? '?');
   ex.upstream = upstream;
+  ex.backend = backend.name;
   ex.endpoint = endpoint.origin;
-  const headers = upstreamHeaders(out.head.headers, ctx, modified ? undefined : getHeader(original.headers, 'content-length'), body);
+  // The upstream filters see this attempt's number, as the upstream will.
+  let { head } = routed.out;
+  let { body, modified } = routed;
+  let passed = routed.out.passed;
+  const pipeline = gw.pipelines.get(backendKey(upstream, backend.name));
+  if (pipeline) {
+    const attemptHead = { ...head, headers: [...head.headers.filter(([k]) => k !== ATTEMPT_HEADER), [ATTEMPT_HEADER, String(ctx.attempt)] as [string, string]] };
+    const length = modified ? (Buffer.isBuffer(body) ? body.length : undefined) : contentLengthOf(original.headers);
+    const phase = await runFilterPhase(pipeline, ctx, attemptHead, body, length);
+    if (phase.kind === 'rejected') return { ...phase, passed: [...passed, ...phase.passed] };
+    if (phase.out.upstream !== undefined && phase.out.upstream !== upstream) ctx.logger.debug({ backend: backend.name }, 'an upstream filter cannot change the upstream; ignored');
+    ({ head } = phase.out);
+    body = phase.body;
+    modified ||= phase.modified;
+    passed = [...passed, ...phase.out.passed];
+  }
+  const headers = upstreamHeaders(head.headers, ctx, modified ? undefined : getHeader(original.headers, 'content-length'), body);
+  const span = startUpstreamSpan(ctx, upstream, endpoint.origin, ctx.attempt, headers);
   try {
     const response = await gw.upstreams.agent(upstream).request({
-      origin: endpoint.origin, path: endpoint.basePath + out.head.path, method: out.head.method as Dispatcher.HttpMethod,
+      origin: endpoint.origin, path: endpoint.basePath + head.path, method: head.method as Dispatcher.HttpMethod,
       headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'], signal: ctx.controller.signal,
     });
-    return { kind: 'proxied', response, passed: out.passed };
+    endUpstreamSpan(span, response.statusCode);
+    return { kind: 'proxied', response, passed, endpoint };
   } catch (thrown) {
+    endUpstreamSpan(span, undefined, thrown);
     // A body stage's error reaches here as undici's request error, or as its cause.
     const err = ownError(thrown);
-    if (err instanceof BodyRejected) return rejectedBy(err, out.passed);
+    if (err instanceof BodyRejected) return rejectedBy(err, passed);
     if (err instanceof BodyTooLarge || err instanceof FilterFailure) throw err;
     if (ctx.controller.signal.aborted) throw err;
-    ctx.logger.warn({ endpoint: endpoint.origin, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
-    return { kind: 'failed', error: err };
+    ctx.logger.warn({ endpoint: endpoint.origin, backend: backend.name, attempt: ctx.attempt, err: (err as Error).message }, 'upstream attempt failed');
+    return { kind: 'failed', error: err, endpoint };
   }
 }
 
@@ -123,17 +106,6 @@ function pickedEndpoint(gw: GatewayState, ctx: RequestContext, upstream: string,
 function ownError(thrown: unknown): unknown {
   const cause = (thrown as { cause?: unknown } | null)?.cause;
   return cause instanceof BodyRejected || cause instanceof BodyTooLarge || cause instanceof FilterFailure ? cause : thrown;
-}
-
-/** A body stage rejected: the response hooks run for the filters before it. */
-function rejectedBy(err: BodyRejected, passed: ChainFilter[]): AttemptOutcome {
-  const at = passed.findIndex((f) => f.name === err.plugin);
-  return { kind: 'rejected', rejection: err.rejection, passed: at < 0 ? passed : passed.slice(0, at) };
-}
-
-async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  yield first;
-  yield* rest;
 }
 
 /**

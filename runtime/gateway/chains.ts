@@ -12,6 +12,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { SubrequestBridge } from '../subrequest/index.ts';
 import { type Admin, startAdmin } from './admin.ts';
 import { redactConfig } from './admin-redact.ts';
+import { backendKey, backendsOf } from './backends.ts';
 import { GatewayReadiness, pluginView } from './admin-views.ts';
 import { type LoadedPlugin, loadPlugin } from './plugins.ts';
 
@@ -73,6 +74,12 @@ export async function buildChains(config: GatewayConfig, logger: Logger, opts: C
   const pipelines = new Map<string, Pipeline>();
   for (const route of config.routes) {
     pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
+  }
+  // Each backend's upstream filters, from the same loaded plugins (one pool per plugin, shared with routes).
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    for (const b of backendsOf(name, u)) {
+      if (b.upstreamFilters?.length) pipelines.set(backendKey(name, b.name), new Pipeline(b.upstreamFilters.map((f) => filters.get(f)!), invoker));
+    }
   }
   return {
     filters, bridge, metrics, pipelines, readiness, admin,

@@ -79,13 +79,14 @@ export class PickPolicy {
   private readonly protocol: string;
   private readonly basePath: string;
 
-  constructor(name: string, config: UpstreamConfig, endpoints: readonly Endpoint[]) {
-    config.endpoints.forEach((e, i) => {
+  /** `urls` and `endpoints`: every endpoint of the upstream (all its backends), lowest priority first. */
+  constructor(name: string, config: UpstreamConfig, urls: readonly string[], endpoints: readonly Endpoint[]) {
+    urls.forEach((e, i) => {
       const key = keyOf(new URL(e));
       if (!this.byKey.has(key)) this.byKey.set(key, endpoints[i]!);
     });
     this.rules = parsePickable(name, config.pickableEndpoints ?? []);
-    this.protocol = new URL(config.endpoints[0]!).protocol;
+    this.protocol = new URL(urls[0]!).protocol;
     this.basePath = endpoints[0]!.basePath;
   }
 

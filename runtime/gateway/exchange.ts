@@ -12,16 +12,13 @@ import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, parseTraceparent, responseHeaderList, startTrace, stripHopByHop } from '../subrequest/index.ts';
-import { attempt } from './attempt.ts';
+import { DEPTH_HEADER, parseTraceparent, startTrace, stripHopByHop } from '../subrequest/index.ts';
 import { ExchangeClock } from './exchange-clock.ts';
+import { runAttempts } from './failover.ts';
 import { LISTEN_DEFAULTS, RequestBodyTimeout, watchRequestBody } from './listener.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import { normaliseTarget } from './paths.ts';
-import { discard, sendError } from './responses.ts';
-import { sendResponse } from './response-phase.ts';
-
-const RETRY_STATUSES = new Set([502, 503, 504]);
+import { sendError } from './responses.ts';
 
 /** Whether the client sends a body: from the raw request, since transfer-encoding is hop-by-hop and gone from the head. */
 function hasBody(req: IncomingMessage): boolean {
@@ -149,7 +146,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   // The internal reason behind an error answer: for the log only, never for the client.
   let detail: string | undefined;
   try {
-    await runAttempts(gw, ctx, route, pipeline, head, req, res, ex, clock);
+    await runAttempts(gw, ctx, route, pipeline, head, hasBody(req) ? req : undefined, (max) => readAll(req, max, ctx.controller.signal), res, ex, clock);
   } catch (err) {
     // An abort's own reason (which timeout, or the client) says more than the error it caused.
     const why: unknown = ctx.controller.signal.aborted ? ctx.controller.signal.reason : err;
@@ -159,7 +156,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     clock.stop();
     onBodyIdle = undefined;
     log(ex.status, {
-      route: route.name, upstream: ex.upstream, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
+      route: route.name, upstream: ex.upstream, backend: ex.backend, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
       filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests, ...(detail !== undefined ? { detail } : {}),
       ...(path === target ? {} : { target }),
     });
@@ -210,37 +207,4 @@ function failureResponse(err: unknown, ctx: RequestContext, res: ServerResponse,
   ctx.logger.error({ err }, 'exchange failed');
   sendError(res, 502, 'upstream_failed', ctx.id);
   return 502;
-}
-
-async function runAttempts(
-  gw: GatewayState, ctx: RequestContext, route: RouteConfig, pipeline: Pipeline,
-  head: RequestHead, req: IncomingMessage, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
-): Promise<void> {
-  const retries = route.retries ?? 0;
-  // A retry replays the body, so with retries it is kept (bounded); otherwise it streams.
-  let source: IncomingMessage | Buffer | undefined = hasBody(req) ? req : undefined;
-  if (source && retries > 0) {
-    const all = await readAll(req, route.maxRetryBodyBytes ?? 1024 * 1024, ctx.controller.signal);
-    if (!all) throw new BodyTooLarge('(route retry buffer)', route.maxRetryBodyBytes ?? 1024 * 1024);
-    source = all;
-  }
-  const start = gw.upstreams.startIndex(route.upstream);
-  for (;;) {
-    const outcome = await attempt(gw, ctx, route, pipeline, head, source, start, ex);
-    if (outcome.kind === 'rejected') {
-      return sendResponse(ctx, pipeline, outcome.passed, { status: outcome.rejection.status, headers: outcome.rejection.headers }, Buffer.from(outcome.rejection.body ?? []), res, ex, clock);
-    }
-    const canRetry = ctx.attempt <= retries && !(source && !Buffer.isBuffer(source));
-    if (outcome.kind === 'failed') {
-      if (canRetry && !ctx.controller.signal.aborted) { ctx.attempt++; continue; }
-      throw outcome.error;
-    }
-    if (RETRY_STATUSES.has(outcome.response.statusCode) && canRetry) {
-      discard(outcome.response.body);
-      ctx.attempt++;
-      continue;
-    }
-    const { response } = outcome;
-    return sendResponse(ctx, pipeline, outcome.passed, { status: response.statusCode, headers: responseHeaderList(response.headers) }, response.body, res, ex, clock);
-  }
 }

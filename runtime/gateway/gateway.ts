@@ -72,7 +72,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
   const { filters, bridge, metrics, pipelines, readiness, admin } = chains;
-  const upstreams = new Upstreams(config.upstreams, { connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000 });
+  const upstreams = new Upstreams(config.upstreams, {
+    connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000,
+    onEject: (upstream, e) => {
+      metrics.endpointEjected(upstream, e.endpoint);
+      logger.warn({ upstream, endpoint: e.endpoint, backoffMs: e.backoffMs }, 'upstream endpoint ejected');
+    },
+  });
   const bounds = listenBounds(config.listen);
   const state: GatewayState = {
     logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams, bridge,

@@ -14,6 +14,7 @@ export interface GatewayState {
   readonly routes: RouteTable;
   /** How request-targets are normalised before routing (config `paths`). */
   readonly paths: PathPolicy;
+  /** One per route by its name, and one per backend with upstream filters by `backendKey(upstream, backend)`. */
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly upstreams: Upstreams;
   readonly bridge: SubrequestBridge;
@@ -28,5 +29,6 @@ export interface ExchangeRecord {
   status: number;
   bytesOut: number;
   upstream?: string;
+  backend?: string;
   endpoint?: string;
 }

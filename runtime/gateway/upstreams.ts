@@ -1,26 +1,31 @@
 /**
- * Upstreams: named groups of endpoints, each reached through its own keep-alive undici Agent
- * bounded by that upstream's timeouts. Attempt n of a request goes to the endpoint after the one
- * attempt n-1 used (failover), unless a filter picked endpoints (endpoint-pick.ts).
+ * Upstreams: named sets of backends in priority groups (backends.ts), each upstream reached
+ * through its own keep-alive undici Agent bounded by its timeouts, its endpoints watched by
+ * passive health checking (passive-health.ts). A filter may pick the endpoint instead
+ * (endpoint-pick.ts).
  */
 import type { Agent } from 'undici';
 import type { UpstreamConfig } from '../config/types.ts';
-import { type Endpoint, PickPolicy, type PickResult, pickFromList } from './endpoint-pick.ts';
+import { BackendSet, endpointOf, endpointUrlsOf } from './backends.ts';
+import { PickPolicy, type PickResult, pickFromList } from './endpoint-pick.ts';
+import { EndpointHealth, type HealthEvent } from './passive-health.ts';
 import { upstreamAgent } from './upstream-agent.ts';
 
 export type { Endpoint } from './endpoint-pick.ts';
 
 interface Group {
-  endpoints: Endpoint[];
   agent: Agent;
   picks: PickPolicy;
+  backends: BackendSet;
+  health: EndpointHealth;
 }
 
 export class Upstreams {
   private readonly groups = new Map<string, Group>();
-  private readonly next = new Map<string, number>();
-
-  constructor(config: Record<string, UpstreamConfig>, opts: { connectTimeoutMs?: number } = {}) {
+  constructor(
+    config: Record<string, UpstreamConfig>,
+    opts: { connectTimeoutMs?: number; onEject?: (upstream: string, e: HealthEvent) => void } = {},
+  ) {
     for (const [name, u] of Object.entries(config)) {
       const t = u.timeouts ?? {};
       const agent = upstreamAgent({
@@ -31,11 +36,12 @@ export class Upstreams {
         headersTimeout: t.headersMs ?? 0,
         bodyTimeout: t.bodyIdleMs ?? 0,
       });
-      const endpoints = u.endpoints.map((e) => {
-        const url = new URL(e);
-        return { origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
+      const urls = endpointUrlsOf(name, u);
+      const health = new EndpointHealth(u.outlierDetection, (e) => opts.onEject?.(name, e));
+      this.groups.set(name, {
+        agent, health, backends: new BackendSet(name, u, health),
+        picks: new PickPolicy(name, u, urls, urls.map(endpointOf)),
       });
-      this.groups.set(name, { agent, endpoints, picks: new PickPolicy(name, u, endpoints) });
     }
   }
 
@@ -48,22 +54,19 @@ export class Upstreams {
     return this.groups.get(name)!.agent;
   }
 
-  /** The endpoint for the given attempt (1-based) of one request, spreading first attempts round-robin. */
-  pick(name: string, attempt: number, start: number): Endpoint {
-    const { endpoints } = this.groups.get(name)!;
-    return endpoints[(start + attempt - 1) % endpoints.length]!;
+  /** The backends of one upstream, in priority groups. */
+  backends(name: string): BackendSet {
+    return this.groups.get(name)!.backends;
+  }
+
+  /** The passive health of one upstream's endpoints. */
+  health(name: string): EndpointHealth {
+    return this.groups.get(name)!.health;
   }
 
   /** The endpoint for the given attempt from a filter's `x-gateway-destination-endpoint` list, if this upstream allows one. */
   pickListed(name: string, list: string, attempt: number): PickResult {
     return pickFromList(this.groups.get(name)!.picks, list, attempt);
-  }
-
-  /** A round-robin starting point for a new request on this upstream. */
-  startIndex(name: string): number {
-    const n = this.next.get(name) ?? 0;
-    this.next.set(name, n + 1);
-    return n;
   }
 
   /** Waits for requests in flight, then closes every connection. */

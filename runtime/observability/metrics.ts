@@ -28,6 +28,8 @@ export class Metrics {
   private readonly guestContextDrops: FastCounter;
   private readonly keyvalueOps: FastCounter;
   private readonly keyvalueSeconds: FastHistogram;
+  private readonly upstreamAttempts: FastCounter;
+  private readonly endpointEjections: FastCounter;
   private readonly hookSeriesByKey = new Map<string, HistogramSeries>();
   private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
 
@@ -44,6 +46,8 @@ export class Metrics {
     this.guestContextDrops = new FastCounter(r, 'praxis_guest_context_sets_dropped_total', 'context.set calls dropped: over the plugin\'s key, byte or key-length bound');
     this.keyvalueOps = new FastCounter(r, 'praxis_keyvalue_operations_total', 'Key-value store calls by plugin, operation and outcome (ok, unavailable, limit, denied, invalid)');
     this.keyvalueSeconds = new FastHistogram(r, 'praxis_keyvalue_operation_duration_seconds', 'Key-value store call duration', HOOK_BUCKETS);
+    this.upstreamAttempts = new FastCounter(r, 'praxis_upstream_attempts_total', 'Attempts sent to an upstream, by backend and outcome (status, or failed: no response)');
+    this.endpointEjections = new FastCounter(r, 'praxis_upstream_endpoint_ejections_total', 'Upstream endpoints taken out of service by passive health checking');
     if (sources) {
       new Gauge({
         name: 'praxis_subrequests_in_flight', help: 'Sub-requests in flight across all requests', registers,
@@ -116,6 +120,14 @@ export class Metrics {
 
   guestContextDropped(plugin: string, reason: string): void {
     this.guestContextDrops.with({ plugin, reason }).inc();
+  }
+
+  upstreamAttempt(upstream: string, backend: string, outcome: string): void {
+    this.upstreamAttempts.with({ upstream, backend, outcome }).inc();
+  }
+
+  endpointEjected(upstream: string, endpoint: string): void {
+    this.endpointEjections.with({ upstream, endpoint }).inc();
   }
 
   subrequest(plugin: string, outcome: string, seconds: number): void {

@@ -96,7 +96,7 @@ describe('retries and failover', () => {
     expect(accessLine(gw, '/f')!.attempt).toBe(2);
   });
 
-  it('a 503 is retried with the same body, and request hooks run again per attempt', async () => {
+  it('a 503 is retried with the same body, and upstream filters run again per attempt', async () => {
     let calls = 0;
     const flaky = await server((_req, res, body) => {
       calls++;
@@ -105,8 +105,8 @@ describe('retries and failover', () => {
     });
     const gw = await gateway({
       plugins: { t: testkit({ name: 't', contextCounter: true }) },
-      upstreams: { u: { endpoints: [flaky.url] } },
-      routes: [{ name: 'r', upstream: 'u', retries: 2, filters: ['t'] }],
+      upstreams: { u: { backends: [{ name: 'b', endpoints: [flaky.url], upstreamFilters: ['t'] }] } },
+      routes: [{ name: 'r', upstream: 'u', retries: 2 }],
     });
     const r = await send(`${gw.url}/p`, { method: 'POST', body: 'payload-1' });
     expect(r.status).toBe(200);
