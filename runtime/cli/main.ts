@@ -29,6 +29,7 @@ program.command('run')
   .option('-p, --port <port>', 'listen port (overrides listen.port)', port)
   .option('--host <host>', 'listen address (overrides listen.host)')
   .option('-w, --workers <n>', 'gateway processes sharing the port, one per core (needs --config)', workers, 1)
+  .option('--watch-config', 'reload when the config file or a plugin file it names changes (SIGHUP always reloads)')
   .action(runCommand);
 
 program.command('extproc')
@@ -36,6 +37,7 @@ program.command('extproc')
   .requiredOption('-c, --config <file>', 'gateway config (YAML): plugins, routes, upstreams; extproc.port/host')
   .option('-p, --port <port>', 'gRPC listen port (overrides extproc.port, default 9002)', port)
   .option('--host <host>', 'listen address (overrides extproc.host, default 127.0.0.1)')
+  .option('--watch-config', 'reload when the config file or a plugin file it names changes (SIGHUP always reloads)')
   .action(async (opts: import('./extproc.ts').ExtProcCliOptions) => {
     const { extprocCommand } = await import('./extproc.ts');
     await extprocCommand(opts);

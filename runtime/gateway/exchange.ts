@@ -11,8 +11,10 @@ import { BodyTooLarge } from '../pipeline/body-flow.ts';
 import { fromRawHeaders, getHeader } from '../pipeline/headers.ts';
 import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
-import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
-import { DEPTH_HEADER, parseTraceparent, startTrace, stripHopByHop } from '../subrequest/index.ts';
+import { admit, requestIdentity } from '../pipeline/admission.ts';
+import type { RequestContext } from '../pipeline/request-context.ts';
+import { stripHopByHop } from '../subrequest/index.ts';
+import { bindRequest, endServerSpan, startServerSpan } from '../observability/tracing.ts';
 import { ExchangeClock } from './exchange-clock.ts';
 import { runAttempts } from './failover.ts';
 import { LISTEN_DEFAULTS, RequestBodyTimeout, watchRequestBody } from './listener.ts';
@@ -77,12 +79,14 @@ function withForwarded(headers: HeaderList, req: IncomingMessage): HeaderList {
   out.push(['x-forwarded-proto', getHeader(headers, 'x-forwarded-proto') ?? 'http']);
   const host = getHeader(headers, 'x-forwarded-host') ?? getHeader(headers, 'host');
   if (host) out.push(['x-forwarded-host', host]);
+  const span = startServerSpan(headers, req.method ?? 'GET', target, id);
   return out;
 }
 
 export async function handleExchange(gw: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const headers = fromRawHeaders(req.rawHeaders);
+    endServerSpan(span, status);
   const id = requestIdOf(getHeader(headers, 'x-request-id'));
   const target = req.url ?? '/';
   // What the access log shows: the normalised path once there is one, the raw target before.
@@ -128,10 +132,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     return log(404, path === target ? {} : { target });
   }
   const pipeline = gw.pipelines.get(route.name)!;
-  const ctx = createRequestContext({
-    id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
-    trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: gw.logger,
-  });
+  bindRequest(ctx, span, req.method ?? 'GET', route.name);
   res.on('close', () => { if (!res.writableFinished) ctx.controller.abort(new RequestCancelled()); });
   const clock = new ExchangeClock(ctx.controller, route.timeoutMs ?? 30_000, route.idleTimeoutMs ?? 60_000);
   onBodyIdle = () => {

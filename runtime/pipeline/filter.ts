@@ -5,6 +5,7 @@
 import type { FilterInfo, HostCalls, KvResult, LogLevel, Subrequest, SubrequestResult } from '../component/types.ts';
 import type { KvCallScope, PluginKeyValue } from '../keyvalue/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Span } from '../observability/tracing.ts';
 import type { PluginPool } from '../pool/plugin-pool.ts';
 import type { ParentRequest, PluginSubrequestPolicy, SubrequestBridge } from '../subrequest/index.ts';
 import { type GuestPolicy, guestPolicy } from './guest-limits.ts';
@@ -46,11 +47,14 @@ export class FilterHost implements HostCalls {
   private readonly ctx: RequestContext;
   private readonly bridge: SubrequestBridge;
   private readonly metrics: Metrics | undefined;
+  /** The hook call's span when tracing is on: its sub-requests' spans hang under it. */
+  private readonly span: Span | undefined;
   /** Log lines this hook call has asked for (the object lives for one call). */
   private lines = 0;
 
-  constructor(filter: HostFilter, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics) {
+  constructor(filter: HostFilter, ctx: RequestContext, bridge: SubrequestBridge, metrics?: Metrics, span?: Span) {
     this.filter = filter;
+    this.span = span;
     this.guest = filter.guest ?? UNCONFIGURED;
     this.ctx = ctx;
     this.bridge = bridge;
@@ -63,6 +67,7 @@ export class FilterHost implements HostCalls {
       requestId: ctx.id,
       attempt: ctx.attempt,
       traceparent: ctx.trace,
+      span: this.span,
       depth: ctx.depth,
       deadline: ctx.deadline,
       signal: ctx.controller.signal,

@@ -10,6 +10,7 @@ import type { FailureKind } from '../pool/ejection.ts';
 import { PoolTimeoutError } from '../pool/plugin-pool.ts';
 import type { HistogramSeries } from '../observability/fast-metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { endSpan, hookDecided, hookFailed, startHookSpan } from '../observability/tracing.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import { type ChainFilter, FilterHost } from './filter.ts';
 import type { RequestContext } from './request-context.ts';
@@ -97,7 +98,8 @@ export class HookInvoker {
       probe = true;
       ctx.logger.info({ plugin: filter.name, hook }, `probing ejected plugin ${filter.name}`);
     }
-    const host = new FilterHost(filter, ctx, this.bridge, this.metrics);
+    const span = startHookSpan(ctx, filter.name, hook);
+    const host = new FilterHost(filter, ctx, this.bridge, this.metrics, span);
     const { pool } = filter;
     const { signal } = ctx.controller;
     const started = performance.now();
@@ -123,16 +125,19 @@ export class HookInvoker {
       if (err instanceof RequestCancelled) {
         if (probe) ejection.probeAbandoned();
         throw err;
+      hookDecided(span, action.tag);
       }
       if (err instanceof PoolTimeoutError) {
         if (probe) ejection.probeAbandoned();
         ctx.logger.warn({ plugin: filter.name, hook }, err.message);
+        hookFailed(span, 'cancelled', false);
         this.metrics?.failure(filter.name, hook, 'pool_exhausted');
         throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
       }
       if (signal.aborted) {
         // What failed after the client went away (or the route timed out) says nothing about the plugin.
         if (probe) ejection.probeAbandoned();
+        hookFailed(span, 'pool_exhausted', false);
         throw new RequestCancelled();
       }
       const message = err instanceof Error ? err.message : String(err);
@@ -144,10 +149,12 @@ export class HookInvoker {
       throw new FilterFailure(500, 'filter_failed', filter.name, hook, message);
     } finally {
       const ms = performance.now() - started;
+      hookFailed(span, kind, filter.failure === 'open');
       ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + ms;
       if (this.metrics) this.seriesOf(filter, hook, this.metrics).observe(ms / 1000);
     }
   }
+      endSpan(span);
 
   private seriesOf(filter: ChainFilter, hook: HookName, metrics: Metrics): HistogramSeries {
     let byHook = this.series.get(filter);

@@ -9,6 +9,7 @@ import { addressDenial, systemResolver } from './address-guard.ts';
 import { OutboundAgents } from './agents.ts';
 import { compileAllowList } from './allow-list.ts';
 import { classifyError } from './errors.ts';
+import { endSubrequestSpan, startSubrequestSpan } from '../observability/tracing.ts';
 import { outgoingHeaders, responseHeaderList } from './identity.ts';
 import { acquireBoth, KeyedLimiter, Semaphore } from './limits.ts';
 import {
@@ -28,6 +29,8 @@ interface Tally {
   status: number | undefined;
   bytesIn: number;
   bytesOut: number;
+  /** The sub-request span's own traceparent when tracing is on (else the host derives one). */
+  traceparent: string | undefined;
 }
 
 function fail(error: SubrequestError): SubrequestResult {
@@ -80,7 +83,8 @@ export class SubrequestBridge {
 
   async send(parent: ParentRequest, policy: PluginSubrequestPolicy, req: Subrequest): Promise<SubrequestResult> {
     const started = performance.now();
-    const tally: Tally = { status: undefined, bytesIn: 0, bytesOut: 0 };
+    const traced = startSubrequestSpan(parent.span, policy.plugin, req.method, req.url, parent.attempt);
+    const tally: Tally = { status: undefined, bytesIn: 0, bytesOut: 0, traceparent: traced?.traceparent };
     let result: SubrequestResult;
     try {
       result = await this.#admit(parent, policy, req, tally);
@@ -88,6 +92,7 @@ export class SubrequestBridge {
       result = fail({ tag: 'protocol', reason: `internal: ${err instanceof Error ? err.message : String(err)}` });
     }
     this.#report(parent, policy, req, tally, result, performance.now() - started);
+    if (traced) endSubrequestSpan(traced.span, result.ok ? 'ok' : result.error.tag, tally.status, tally.bytesIn, tally.bytesOut);
     return result;
   }
 
@@ -151,7 +156,7 @@ export class SubrequestBridge {
     const agent = this.#agents.for(compileAllowList(policy.allowedHosts));
 
     let url = firstUrl;
-    let hop: Hop = { method: req.method, headers: outgoingHeaders(req.headers, parent), body: req.body };
+    let hop: Hop = { method: req.method, headers: outgoingHeaders(req.headers, parent, tally.traceparent), body: req.body };
     try {
       for (let redirects = 0; ; redirects++) {
         const remaining = Math.max(1, Math.ceil(deadline - performance.now()));

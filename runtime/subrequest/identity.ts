@@ -117,7 +117,7 @@ export interface IdentitySource {
  * `content-length` (the host derives both from the checked URL and the body), plus the
  * host-owned identity headers.
  */
-export function outgoingHeaders(guest: HeaderList, parent: IdentitySource): HeaderList {
+export function outgoingHeaders(guest: HeaderList, parent: IdentitySource, traceparent?: string): HeaderList {
   const out: HeaderList = [];
   for (const [name, value] of stripHopByHop(guest)) {
     const n = name.toLowerCase();
@@ -126,7 +126,8 @@ export function outgoingHeaders(guest: HeaderList, parent: IdentitySource): Head
   }
   out.push([REQUEST_ID_HEADER, parent.requestId]);
   out.push([ATTEMPT_HEADER, String(parent.attempt)]);
-  out.push([TRACEPARENT_HEADER, childTraceparent(parent.traceparent)]);
+  // With tracing on, the sub-request's own span names itself; otherwise a fresh child id.
+  out.push([TRACEPARENT_HEADER, traceparent ?? childTraceparent(parent.traceparent)]);
   out.push([DEPTH_HEADER, String(parent.depth + 1)]);
   return out;
 }

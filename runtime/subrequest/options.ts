@@ -4,6 +4,7 @@ import type { Agent } from 'undici';
 import type { SubrequestError } from '../component/types.ts';
 import type { HostResolver } from './address-guard.ts';
 import type { TraceContext } from './identity.ts';
+import type { Span } from '../observability/tracing.ts';
 
 export interface SubrequestBridgeOptions {
   /** Global cap on in-flight sub-requests (default 256). */
@@ -54,6 +55,8 @@ export interface ParentRequest {
   attempt: number;
   /** The client request's trace context (parsed incoming or started). */
   traceparent: TraceContext;
+  /** The calling hook's span when tracing is on: each sub-request's span is its child, and its traceparent is sent. */
+  span?: Span | undefined;
   /** The client request's call depth (0 for a request from outside). */
   depth: number;
   /** Epoch ms when the client request times out. */
