@@ -87,13 +87,27 @@ program.command('new')
   });
 
 program.command('demo-upstream')
-  .description('run the demo upstream alone (echoes requests as JSON; SSE on /v1/chat/completions)')
+  .description('run the demo upstream alone (echoes requests as JSON; SSE on /v1/chat/completions), or a fake LLM provider')
   .option('-p, --port <port>', 'listen port', port, 9000)
-  .action(async (opts: { port: number }) => {
+  .option('--provider <kind>', 'a fake provider instead: openai (Chat Completions) or anthropic (Messages)')
+  .option('--fail <mode>', 'with --provider: 503 (answer every request 503) or refuse (drop connections)', 'none')
+  .option('--api-key <key>', 'with --provider: the only key accepted (default: any)')
+  .action(async (opts: { port: number; provider?: string; fail: string; apiKey?: string }) => {
     const { startDemoUpstream } = await import('../demo/upstream.ts');
+    const { startFakeProvider } = await import('../demo/providers.ts');
+    if (opts.provider !== undefined && opts.provider !== 'openai' && opts.provider !== 'anthropic') {
+      console.error(`praxis-wasm demo-upstream: --provider must be openai or anthropic, not "${opts.provider}"`);
+      process.exit(2);
+    }
+    if (opts.fail !== 'none' && opts.fail !== '503' && opts.fail !== 'refuse') {
+      console.error(`praxis-wasm demo-upstream: --fail must be 503 or refuse, not "${opts.fail}"`);
+      process.exit(2);
+    }
     try {
-      const u = await startDemoUpstream(opts.port);
-      console.error(`demo upstream on ${u.url}`);
+      const u = opts.provider
+        ? await startFakeProvider({ provider: opts.provider, port: opts.port, fail: opts.fail, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) })
+        : await startDemoUpstream(opts.port);
+      console.error(`${opts.provider ? `fake ${opts.provider} provider` : 'demo upstream'} on ${u.url}${opts.fail !== 'none' ? ` (failing: ${opts.fail})` : ''}`);
     } catch (err) {
       console.error(`praxis-wasm demo-upstream: cannot listen: ${listenProblem(err) ?? (err as Error).message}`);
       process.exit(1);

@@ -130,8 +130,9 @@ export class ExtProcStream {
     const set = [...(mutation.setHeaders ?? [])];
     // Envoy sent no usable id (it makes one unless told not to): the upstream gets the one hooks saw.
     if (a.idIsNew && !set.some((o) => o.header.key === 'x-request-id')) set.push(option('x-request-id', a.id));
-    // The path the filters saw (normalised) is the one the upstream gets, as in the gateway.
-    if (head.path !== target) set.push(option(':path', head.path));
+    // The path the filters saw (normalised, or rewritten by one with `:path`) is the one the
+    // upstream gets, as in the gateway.
+    if (out.head.path !== target) set.push(option(':path', out.head.path));
     const response: ProcessingResponse = { modeOverride: mode };
     if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
 import { noKeyValue } from '../keyvalue/no-store.ts';
+import { resolveEnvRefs } from '../config/env-refs.ts';
 import { checkPluginConfig } from '../config/plugin-config.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
@@ -68,11 +69,13 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     // The plugin's config against the schema it ships (if any), before configure() sees it.
     const bytes = await readFile(path);
     if (createHash('sha256').update(bytes).digest('hex') !== loaded.sha256) throw new Error('the file changed while it was being loaded');
-    checkPluginConfig(name, bytes, cfg.config);
+    // `${NAME}` strings come from the host's environment (secrets stay out of the config file).
+    const config = resolveEnvRefs(cfg.config, `plugins.${name}.config`);
+    checkPluginConfig(name, bytes, config);
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
     const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
     const guest = guestPolicy(cfg.limits);
-    const pool = await PluginPool.create(name, loaded.factory, configText(cfg.config), limits, configureHost(log, guest), ejection);
+    const pool = await PluginPool.create(name, loaded.factory, configText(config), limits, configureHost(log, guest), ejection);
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
     if (loaded.unboundedLoops) log.warn({ path }, `no CPU budget for part of this trusted plugin: ${loaded.unboundedLoops}; a hook stuck there would stall the gateway`);
     return {

@@ -1,6 +1,15 @@
 /** Header-list edits, as filters' mutations describe them. Names are compared lower-case. */
 import type { HeaderList, Mutations } from '../component/types.ts';
 
+/**
+ * The one pseudo-header a request hook may set: the path the upstream gets (origin-form). An
+ * upstream filter translating between APIs needs it (OpenAI's /v1/chat/completions is
+ * Anthropic's /v1/messages); it never reaches the upstream as a header.
+ */
+export const PATH_PSEUDO = ':path';
+/** An origin-form path: a leading slash, then printable ASCII only (no spaces or controls). */
+export const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+
 export function getHeader(headers: HeaderList, name: string): string | undefined {
   const n = name.toLowerCase();
   for (const [k, v] of headers) if (k === n) return v;

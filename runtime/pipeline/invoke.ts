@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { endSpan, hookDecided, hookFailed, startHookSpan } from '../observability/tracing.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import { type ChainFilter, FilterHost } from './filter.ts';
+import { ORIGIN_FORM, PATH_PSEUDO } from './headers.ts';
 import type { RequestContext } from './request-context.ts';
 
 export type HookName = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
@@ -51,13 +52,17 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** A header a filter asked for that HTTP cannot carry, described; undefined when all are fine. */
-function invalidHeaderIn(action: Action): string | undefined {
+function invalidHeaderIn(action: Action, hook: HookName): string | undefined {
   const headers = action.tag === 'continue' ? action.mutations?.setHeaders : action.tag === 'reject' ? action.rejection.headers : undefined;
   // A final answer is 200-599: a 1xx is interim (the client keeps waiting, the connection desyncs).
   if (action.tag === 'reject' && (action.rejection.status < 200 || action.rejection.status > 599)) return `status ${action.rejection.status}`;
   // The fast binding refuses longer lists as it lifts them; this covers the jco binding.
   if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
   for (const [name, value] of headers ?? []) {
+    if (name === PATH_PSEUDO && action.tag === 'continue' && (hook === 'on-request-headers' || hook === 'on-request-body')) {
+      if (!ORIGIN_FORM.test(value)) return `${PATH_PSEUDO} ${JSON.stringify(value)}`;
+      continue;
+    }
     if (!HEADER_NAME.test(name)) return `name ${JSON.stringify(name)}`;
     if (!HEADER_VALUE.test(value)) return `value of ${name}`;
   }
@@ -117,7 +122,7 @@ export class HookInvoker {
         void pool.release(instance, failed);
       }
       if (signal.aborted) throw new RequestCancelled();
-      const invalid = invalidHeaderIn(action);
+      const invalid = invalidHeaderIn(action, hook);
       if (invalid) throw new InvalidAction(`the filter returned a header that cannot be sent: ${invalid}`);
       if (probe) ejection.probeSucceeded(Date.now());
       return action;

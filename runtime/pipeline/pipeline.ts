@@ -7,7 +7,7 @@
 import type { Action, FilterInstance, Mutations, Rejection, RequestHead, RequestInfo, ResponseHead } from '../component/types.ts';
 import { BodyChain, type Direction } from './body-chain.ts';
 import type { ChainFilter } from './filter.ts';
-import { applyHeaderMutations } from './headers.ts';
+import { PATH_PSEUDO, applyHeaderMutations } from './headers.ts';
 import type { HookInvoker } from './invoke.ts';
 import type { RequestContext } from './request-context.ts';
 
@@ -103,6 +103,12 @@ export class Pipeline {
 }
 
 export function applyRequestMutations(out: { head: RequestHead; upstream?: string; body?: Uint8Array }, m: Mutations): void {
+  // `:path` (checked as origin-form by the invoker) rewrites the upstream's path, not a header.
+  const path = m.setHeaders.findLast(([k]) => k === PATH_PSEUDO);
+  if (path) {
+    out.head = { ...out.head, path: path[1] };
+    m = { ...m, setHeaders: m.setHeaders.filter(([k]) => k !== PATH_PSEUDO) };
+  }
   out.head = { ...out.head, headers: applyHeaderMutations(out.head.headers, m) };
   if (m.upstream !== undefined) out.upstream = m.upstream;
   if (m.body !== undefined) out.body = m.body;
