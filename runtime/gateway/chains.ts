@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
+import { KeyValueStore } from '../keyvalue/store.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { HookInvoker } from '../pipeline/invoke.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -34,6 +35,8 @@ export interface Chains {
   readonly pipelines: Map<string, Pipeline>;
   readonly readiness: GatewayReadiness;
   readonly admin: Admin | undefined;
+  /** The key-value store: opened once, it outlives reloads (plugins get new views of the same data). */
+  readonly keyvalue: KeyValueStore;
   /** Closes the pools, the bridge and the admin listener. */
   close(): Promise<void>;
 }
@@ -53,12 +56,20 @@ export async function buildChains(config: GatewayConfig, logger: Logger, opts: C
       plugins: () => [...filters.values()].map(pluginView),
     }, logger);
   }
+  let keyvalue: KeyValueStore;
+  try {
+    keyvalue = await KeyValueStore.open(config.keyvalue, logger);
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  const kvObserver = { keyvalue: (...a: Parameters<Metrics['keyvalue']>) => metrics?.keyvalue(...a) };
   try {
     for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
-      filters.set(name, await loadPlugin(name, cfg, opts.baseDir, logger, opts.cacheDir));
+      filters.set(name, { ...(await loadPlugin(name, cfg, opts.baseDir, logger, opts.cacheDir)), keyvalue: keyvalue.forPlugin(name, cfg.keyvalue, kvObserver) });
     }
   } catch (err) {
-    await Promise.all([closePools(), admin?.close()]);
+    await Promise.all([closePools(), admin?.close(), keyvalue.close()]);
     throw err;
   }
   const bridge = new SubrequestBridge({
@@ -82,7 +93,7 @@ export async function buildChains(config: GatewayConfig, logger: Logger, opts: C
     }
   }
   return {
-    filters, bridge, metrics, pipelines, readiness, admin,
-    close: async () => { await Promise.all([closePools(), bridge.close(), admin?.close()]); },
+    filters, bridge, metrics, pipelines, readiness, admin, keyvalue,
+    close: async () => { await Promise.all([closePools(), bridge.close(), admin?.close()]); await keyvalue.close(); },
   };
 }
