@@ -12,6 +12,7 @@ import { startAdmin } from '../gateway/admin.ts';
 import { redactConfig } from '../gateway/admin-redact.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
+import { tracingFromConfig } from '../observability/tracing-setup.ts';
 import { askWorkers, answerPluginQueries, type PluginsQuery, workerReady } from './cluster-admin.ts';
 
 export interface ClusterOptions { config: string; workers: number; port?: number; host?: string }
@@ -25,6 +26,7 @@ async function runWorker(opts: ClusterOptions): Promise<void> {
   const send = (m: WorkerMessage) => process.send?.(m);
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
+    const tracing = await tracingFromConfig(config.tracing);
     const gateway = await startGateway(config, {
       baseDir, admin: false,
       log: { level: config.log?.level ?? 'info' },
@@ -33,7 +35,7 @@ async function runWorker(opts: ClusterOptions): Promise<void> {
     // Constructing one installs prom-client's listener for the primary's metric requests.
     new AggregatorRegistry();
     AggregatorRegistry.setRegistries([gateway.metricsRegistry]);
-    const stop = () => { gateway.close().then(() => process.exit(0), () => process.exit(1)); };
+    const stop = () => { gateway.close().then(() => tracing?.shutdown()).then(() => process.exit(0), () => process.exit(1)); };
     process.on('SIGTERM', stop);
     process.on('SIGINT', () => {}); // the primary decides; a terminal's Ctrl-C reaches every process
     answerPluginQueries(gateway);

@@ -6,6 +6,7 @@ import { demoAdminPort } from '../demo/admin-port.ts';
 import { startDemoUpstream } from '../demo/upstream.ts';
 import { type Gateway, startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
+import { tracingFromConfig } from '../observability/tracing-setup.ts';
 import { stopWithLauncher } from './launcher-watch.ts';
 import { listenProblem } from './listen-error.ts';
 
@@ -20,6 +21,7 @@ async function startDemo(opts: RunOptions): Promise<{ gateway: Gateway; stop: ()
     const { buildPlugin } = await import('../../scripts/build-plugins.ts');
     for (const p of DEMO_PLUGINS) await buildPlugin(demoPluginDir(p));
   }
+  const tracing = await tracingFromConfig(undefined);
   const a = await startDemoUpstream(0, '127.0.0.1', 'upstream-a');
   const b = await startDemoUpstream(0, '127.0.0.1', 'upstream-b');
   const gateway = await startGateway(demoConfig(a.url, b.url, opts.port ?? 8080, await demoAdminPort()), { log: { level: 'info' }, ...(opts.host ? { host: opts.host } : {}) });
@@ -39,15 +41,17 @@ filters on every request: request-headers -> header-router -> deny-list
   # an SSE stream flows through event by event:
   curl -sN ${u}/v1/chat/completions -H 'accept: text/event-stream' -d '{"model":"x","messages":[]}'
 `);
-  return { gateway, stop: async () => { await gateway.close(); await a.close(); await b.close(); } };
+  return { gateway, stop: async () => { await gateway.close(); await a.close(); await b.close(); await tracing?.shutdown(); } };
 }
 
 async function startFromFile(path: string, opts: RunOptions): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
   const { config, baseDir } = await loadConfigFile(path);
   const merged: GatewayConfig = config;
+  // Before the gateway, so its first request is traced; spans still buffered are exported on stop.
+  const tracing = await tracingFromConfig(config.tracing);
   const gateway = await startGateway(merged, { baseDir, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
   console.error(`praxis-wasm: gateway on ${gateway.url} (config ${path})${gateway.adminUrl ? `, admin on ${gateway.adminUrl}` : ''}`);
-  return { gateway, stop: () => gateway.close() };
+  return { gateway, stop: async () => { await gateway.close(); await tracing?.shutdown(); } };
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {

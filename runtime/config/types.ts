@@ -173,4 +173,19 @@ export interface GatewayConfig {
     rejectEncodedSlash?: boolean;
   };
   log?: { level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  /** OpenTelemetry traces (docs/tracing.md); each key wins over its `OTEL_*` variable. */
+  tracing?: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** On or off; unset: on when `OTEL_TRACES_EXPORTER` or an OTLP endpoint variable is set. */
+  enabled?: boolean;
+  /** Where spans go (default `otlp`); `none` builds spans (and propagates their context) without exporting. */
+  exporter?: 'otlp' | 'console' | 'none';
+  /** OTLP/HTTP collector base URL (default http://localhost:4318); `/v1/traces` is appended unless present. */
+  endpoint?: string;
+  /** Share of new traces sampled, 0..1 (default 1); a client's sampled flag is followed. */
+  sampleRatio?: number;
+  /** `service.name` of the spans (default `praxis-wasm`). */
+  serviceName?: string;
 }

@@ -9,6 +9,7 @@ import type { RouteConfig } from '../config/types.ts';
 import { normaliseTarget } from '../gateway/paths.ts';
 import { getHeader } from '../pipeline/headers.ts';
 import { type RequestContext, createRequestContext } from '../pipeline/request-context.ts';
+import { bindRequest, startServerSpan } from '../observability/tracing.ts';
 import { DEPTH_HEADER, parseTraceparent, startTrace } from '../subrequest/index.ts';
 import { errorAnswer } from './answers.ts';
 import type { HeaderMap, ImmediateResponse } from './messages.ts';
@@ -45,6 +46,7 @@ export function admit(state: ExtProcState, map: HeaderMap | undefined): Admissio
     id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
     trace: parseTraceparent(getHeader(headers, 'traceparent')) ?? startTrace(), depth, logger: state.logger,
   });
+  bindRequest(ctx, startServerSpan(headers, pseudo.get(':method') ?? 'GET', target, id), pseudo.get(':method') ?? 'GET', route.name);
   const attempt = Number(getHeader(headers, ENVOY_ATTEMPT));
   if (Number.isInteger(attempt) && attempt >= 1) ctx.attempt = attempt;
   const head: RequestHead = { method: pseudo.get(':method') ?? 'GET', path: verdict.path + verdict.query, authority, headers: withHost };

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ProcessingRequest, ProcessingResponse } from './messages.ts';
+import { endRequestSpan } from '../observability/tracing.ts';
 import type { ExtProcState } from './state.ts';
 import { ExtProcStream } from './stream.ts';
 
@@ -23,6 +24,7 @@ export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<()
     const ms = performance.now() - stream.startedAt;
     state.metrics.request(stream.route ?? '', stream.status, ms / 1000);
     const ctx = stream.context;
+    if (ctx) endRequestSpan(ctx, stream.status);
     state.accessLog.info({
       id: stream.requestId, route: stream.route, status: stream.status, durationMs: +ms.toFixed(3), face: 'extproc',
       ...(ctx ? { attempt: ctx.attempt, filters: ctx.filterMs, subrequests: ctx.subrequests } : {}),
