@@ -11,21 +11,32 @@ import { fileURLToPath } from 'node:url';
 import { AS_SDK_PACKAGE, loadAsc, resolveAssemblyScriptSdk } from './assemblyscript-sdk.ts';
 import { componentize } from './componentize.ts';
 import { embedConfigSchema } from './config-schema.ts';
+import { CURRENT_VERSION, WORLD_VERSIONS, type WorldVersion, filterExport, isWorldVersion } from '../component/world-version.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SDK = join(ROOT, 'sdk-assemblyscript', 'assembly');
-const IFACE = 'praxis:filter/filter@0.1.0';
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'];
 
-/** SDK export identifier -> canonical core export name. */
-export const EXPORT_NAMES: ReadonlyMap<string, string> = new Map([
-  ['memory', 'memory'],
-  ['cabi_realloc', 'cabi_realloc'],
-  ...HOOKS.flatMap((h): Array<[string, string]> => {
-    const id = `praxis_${h.replaceAll('-', '_')}`;
-    return [[id, `${IFACE}#${h}`], [`cabi_post_${id}`, `cabi_post_${IFACE}#${h}`]];
-  }),
-]);
+/** SDK export identifier -> canonical core export name, for the world version the SDK implements. */
+export function exportNames(version: WorldVersion = CURRENT_VERSION): ReadonlyMap<string, string> {
+  const iface = filterExport(version);
+  return new Map([
+    ['memory', 'memory'],
+    ['cabi_realloc', 'cabi_realloc'],
+    ...HOOKS.flatMap((h): Array<[string, string]> => {
+      const id = `praxis_${h.replaceAll('-', '_')}`;
+      return [[id, `${iface}#${h}`], [`cabi_post_${id}`, `cabi_post_${iface}#${h}`]];
+    }),
+  ]);
+}
+export const EXPORT_NAMES = exportNames();
+
+/** The world version of a WIT file (its `package praxis:filter@x.y.z;` line). */
+async function witVersion(witPath: string): Promise<WorldVersion> {
+  const v = /^package praxis:filter@([^;\s]+);/m.exec(await readFile(witPath, 'utf8'))?.[1];
+  if (v === undefined || !isWorldVersion(v)) throw new Error(`${witPath}: the SDK's WIT is praxis:filter@${v ?? '?'}, a version this praxis-wasm cannot build (it builds ${WORLD_VERSIONS.join(', ')})`);
+  return v;
+}
 
 /** asc paths are relative to its baseDir and use forward slashes. */
 function ascPath(abs: string, base = ROOT): string {
@@ -179,12 +190,14 @@ export async function buildAssemblyScript(dir: string, outFile: string): Promise
   if (foreign.length) {
     throw new Error(`${ascPath(dir)} imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter interfaces (avoid Math.random, Date, console, trace)`);
   }
+  // An installed SDK carries the WIT it was written for: its exports follow that version.
+  const witPath = resolveAssemblyScriptSdk(dir).witPath;
+  const names = exportNames(await witVersion(witPath));
   const renamed = renameExports(core, (name) => {
-    const canonical = EXPORT_NAMES.get(name);
+    const canonical = names.get(name);
     if (!canonical) throw new Error(`${ascPath(dir)} exports '${name}': only the SDK's glue may be exported (do not export functions from assembly/index.ts)`);
     return canonical;
   });
-  const witPath = resolveAssemblyScriptSdk(dir).witPath;
   const component = await embedConfigSchema(dir, await componentize(renamed, witPath));
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, component);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { CURRENT_VERSION } from '../component/world-version.ts';
 import { componentize } from './componentize.ts';
 import { embedConfigSchema } from './config-schema.ts';
 
@@ -51,7 +52,8 @@ export async function findRustToolchain(cwd: string): Promise<Toolchain> {
   return cached;
 }
 
-const ALLOWED_IMPORTS = /^praxis:filter\/(http-client|context|log)@0\.1\.0$/;
+/** The interfaces of the WIT the build embeds (wit/praxis.wit, the current version). */
+const ALLOWED_IMPORTS = new RegExp(`^praxis:filter/(http-client|context|log|keyvalue)@${CURRENT_VERSION.replaceAll('.', '\\.')}$`);
 
 export async function buildRust(dir: string, outFile: string): Promise<void> {
   dir = resolve(dir);

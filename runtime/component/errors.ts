@@ -5,6 +5,7 @@ export type LoadErrorCode =
   | 'malformed'
   | 'core-module'
   | 'wrong-world'
+  | 'unsupported-version'
   | 'forbidden-import'
   | 'unsupported'
   | 'uninstrumentable'

@@ -17,25 +17,41 @@ import type {
   Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead, Subrequest,
 } from './types.ts';
 import { exportsReaching, importedFunctionIndices } from './reachability.ts';
-import type { CoreExport, CoreImport } from './wasm-binary.ts';
+import { type CoreExport, type CoreImport, WASM_PAGE, coreExports } from './wasm-binary.ts';
+import { CURRENT_VERSION, type WorldVersion, filterExport, hasInterface, interfaceName, versionOfCoreExports } from './world-version.ts';
+import { keyvalueImports } from './fast-keyvalue.ts';
 import { FUEL_EXPORT, MAX_FUEL } from './fuel.ts';
-import { WASM_PAGE } from './wasm-binary.ts';
 
-const HTTP = 'praxis:filter/http-client@0.1.0';
-const CONTEXT = 'praxis:filter/context@0.1.0';
-const LOG = 'praxis:filter/log@0.1.0';
-const FILTER = 'praxis:filter/filter@0.1.0';
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'] as const;
 type Hook = (typeof HOOKS)[number];
+const KV_FUNCS = ['get', 'set', 'delete', 'increment', 'compare-and-swap'];
 
-const ALLOWED_IMPORTS = new Set([`${HTTP}#http-subrequest`, `${HTTP}#http-subrequest-all`, `${CONTEXT}#get`, `${CONTEXT}#set`, `${LOG}#log`]);
+/** The core imports the fast binding supplies to a guest of `version` (`module#name`). */
+function allowedImports(version: WorldVersion): Set<string> {
+  const http = interfaceName('http-client', version);
+  const context = interfaceName('context', version);
+  const out = [`${http}#http-subrequest`, `${http}#http-subrequest-all`, `${context}#get`, `${context}#set`, `${interfaceName('log', version)}#log`];
+  if (hasInterface(version, 'keyvalue')) out.push(...KV_FUNCS.map((f) => `${interfaceName('keyvalue', version)}#${f}`));
+  return new Set(out);
+}
+
+/** The imports that suspend the guest: sub-requests, and every store call. */
+function suspendingModules(version: WorldVersion): Set<string> {
+  const out = new Set([interfaceName('http-client', version)]);
+  if (hasInterface(version, 'keyvalue')) out.add(interfaceName('keyvalue', version));
+  return out;
+}
 
 /** Why the fast path cannot run this core module, or undefined when it can. */
 export function fastPathObstacle(imports: CoreImport[], exports: CoreExport[]): string | undefined {
+  const version = versionOfCoreExports(exports.map((e) => e.name));
+  if (!version) return 'lacks a praxis:filter/filter#configure export of a version this host runs';
+  const allowed = allowedImports(version);
   for (const i of imports) {
-    if (i.kind !== 0 || !ALLOWED_IMPORTS.has(`${i.module}#${i.name}`)) return `imports ${i.module}#${i.name}`;
+    if (i.kind !== 0 || !allowed.has(`${i.module}#${i.name}`)) return `imports ${i.module}#${i.name}`;
   }
   const names = new Set(exports.map((e) => e.name));
+  const FILTER = filterExport(version);
   const needed = ['memory', 'cabi_realloc', ...HOOKS.flatMap((h) => [`${FILTER}#${h}`, `cabi_post_${FILTER}#${h}`])];
   const missing = needed.filter((n) => !names.has(n));
   return missing.length ? `lacks export ${missing.join(', ')}` : undefined;
@@ -65,9 +81,9 @@ function memOf(state: CallState): GuestMemory {
   return m;
 }
 
-function buildImports(state: CallState): WebAssembly.Imports {
-  return {
-    [HTTP]: {
+function buildImports(state: CallState, version: WorldVersion): WebAssembly.Imports {
+  const imports: WebAssembly.Imports = {
+    [interfaceName('http-client', version)]: {
       'http-subrequest': new WebAssembly.Suspending(
         async (mp: number, ml: number, up: number, ul: number, hp: number, hl: number, bt: number, bp: number, bl: number, tt: number, tv: number, ret: number) => {
           // Charged once lifted: the lift has checked the lengths against the guest's memory.
@@ -92,7 +108,7 @@ function buildImports(state: CallState): WebAssembly.Imports {
         m.setPair(ret, out, results.length);
       }) as unknown as WebAssembly.ImportValue,
     },
-    [CONTEXT]: {
+    [interfaceName('context', version)]: {
       get: (kp: number, kl: number, ret: number) => {
         const m = memOf(state);
         const key = m.string(kp, kl);
@@ -107,7 +123,7 @@ function buildImports(state: CallState): WebAssembly.Imports {
         currentHost(state).contextSet(key, value);
       },
     },
-    [LOG]: {
+    [interfaceName('log', version)]: {
       log: (level: number, mp: number, ml: number) => {
         const l = LOG_LEVELS[level];
         if (l === undefined) throw new GuestTrap(`invalid log level ${level}`);
@@ -117,6 +133,14 @@ function buildImports(state: CallState): WebAssembly.Imports {
       },
     },
   };
+  if (hasInterface(version, 'keyvalue')) {
+    imports[interfaceName('keyvalue', version)] = keyvalueImports({
+      memory: () => memOf(state),
+      host: () => currentHost(state),
+      charge: (units) => chargeFuel(state.fuel, units),
+    });
+  }
+  return imports;
 }
 
 const BROKEN = 'instance is broken by an earlier trap';
@@ -142,9 +166,11 @@ const REENTERED = 'instance re-entered while a call is in flight';
  * graph decides, and an export the analysis does not answer for counts as suspending.
  */
 export function suspendingHooks(core: Uint8Array, imports: CoreImport[]): boolean[] {
-  const targets = importedFunctionIndices(imports, HTTP);
+  const version = versionOfCoreExports(coreExports(core).map((e) => e.name)) ?? CURRENT_VERSION;
+  const targets = importedFunctionIndices(imports, suspendingModules(version));
   if (targets.size === 0) return HOOKS.map(() => false);
   const { mayReach } = exportsReaching(core, targets);
+  const FILTER = filterExport(version);
   return HOOKS.map((h) => mayReach.get(`${FILTER}#${h}`) ?? true);
 }
 
@@ -178,7 +204,8 @@ class FastFilterInstance implements FilterInstance {
   private readonly fuelBudget: number;
   private readonly limits: CallLimits;
 
-  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], limits: CallLimits) {
+  constructor(instance: WebAssembly.Instance, state: CallState, suspends: readonly boolean[], limits: CallLimits, version: WorldVersion) {
+    const FILTER = filterExport(version);
     const ex = instance.exports as Record<string, unknown>;
     this.fuel = ex[FUEL_EXPORT] instanceof WebAssembly.Global ? ex[FUEL_EXPORT] : undefined;
     this.fuelBudget = limits.fuelBudget;
@@ -364,11 +391,14 @@ export class FastComponentFactory implements ComponentFactory {
   /** Per hook: whether it may suspend (see `suspendingHooks`). */
   readonly suspends: readonly boolean[];
   readonly limits: CallLimits;
+  /** The world version the module was built against (its filter export names it). */
+  readonly version: WorldVersion;
 
   /** `module` carries fuel (fuel.ts) and its ceilings already; `limits` defaults to what the loader uses by default. */
   constructor(module: WebAssembly.Module, suspends: readonly boolean[], limits: Partial<CallLimits> = {}) {
     this.module = module;
     this.suspends = suspends;
+    this.version = versionOfCoreExports(WebAssembly.Module.exports(module).map((e) => e.name)) ?? CURRENT_VERSION;
     const fuelBudget = Math.max(1, Math.min(limits.fuelBudget ?? DEFAULT_FUEL, MAX_FUEL));
     this.limits = {
       fuelBudget,
@@ -385,7 +415,7 @@ export class FastComponentFactory implements ComponentFactory {
   async instantiate(): Promise<FilterInstance> {
     const state: CallState = { host: undefined, mem: undefined, fuel: [] };
     // A start function runs in here, on the fuel the module was instrumented with (fuel.ts).
-    const instance = await WebAssembly.instantiate(this.module, buildImports(state));
+    const instance = await WebAssembly.instantiate(this.module, buildImports(state, this.version));
     const ex = instance.exports as Record<string, unknown>;
     const init = ex._initialize;
     if (typeof init === 'function') {
@@ -397,6 +427,6 @@ export class FastComponentFactory implements ComponentFactory {
         throw trapOf('_initialize', err, fuel, this.limits, (ex.memory as WebAssembly.Memory).buffer.byteLength);
       }
     }
-    return new FastFilterInstance(instance, state, this.suspends, this.limits);
+    return new FastFilterInstance(instance, state, this.suspends, this.limits, this.version);
   }
 }

@@ -134,6 +134,11 @@ export class GuestMemory extends GuestView {
     this.check(at, 4);
     this.view.setUint32(at, v, true);
   }
+  setI64(at: number, v: bigint): void {
+    at >>>= 0;
+    this.check(at, 8);
+    this.view.setBigInt64(at, v, true);
+  }
   setPair(at: number, ptr: number, len: number): void {
     at >>>= 0;
     this.check(at, 8);

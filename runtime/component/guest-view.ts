@@ -93,6 +93,17 @@ export class GuestView {
     }
   }
 
+  /**
+   * The guest's return area of `size` bytes at `ptr`: in bounds and aligned to `align`, as the
+   * canonical ABI requires; answers the unsigned pointer. Checked before the host acts on a call.
+   */
+  area(ptr: number, size: number, align: number): number {
+    ptr >>>= 0;
+    if ((ptr & (align - 1)) !== 0) throw new GuestTrap(`guest return pointer ${ptr} is not aligned to ${align}`);
+    this.check(ptr, size);
+    return ptr;
+  }
+
   /** Counts `n` lifted bytes against the call's budget, before the host allocates them. */
   private charge(n: number): void {
     if ((this.budget -= n) < 0) {

@@ -19,6 +19,9 @@ export const LOG_FUEL = 4_000;
 /** Fuel per sub-request, each element of `http-subrequest-all` too (about 35 µs for one denied at once: checks, record, JSPI suspend and resume). */
 export const SUBREQUEST_FUEL = 100_000;
 
+/** Fuel per `keyvalue` call (its JSPI suspend and resume, the checks and the store's own work; see docs/isolation.md). */
+export const KV_FUEL = 20_000;
+
 /** The fuel for `bytes` bytes crossing the boundary: lifting decodes or copies about a byte per unit. */
 export function bytesFuel(bytes: number): number {
   return bytes >>> 1;

@@ -18,7 +18,8 @@ import type {
   Action, ComponentFactory, ConfigureResult, FilterInstance, HostCalls, RequestHead, RequestInfo, ResponseHead,
 } from './types.ts';
 import { type WasiContext, createWasiContext } from './wasi.ts';
-import { DEFAULT_TABLE_LIMIT, withMemoryCeiling, withTableCeiling } from './wasm-binary.ts';
+import { DEFAULT_TABLE_LIMIT, coreExports, coreModulesOfComponent, withMemoryCeiling, withTableCeiling } from './wasm-binary.ts';
+import { CURRENT_VERSION, type WorldVersion, filterExport, versionOfCoreExports } from './world-version.ts';
 
 export interface JcoOptions {
   /** Fuel one hook call (and the start-up of one instance) may burn; default: the fast binding's. */
@@ -31,6 +32,13 @@ export interface JcoOptions {
   trusted?: boolean;
   /** Where cache notices go (default: a process warning). */
   warn?: Warn;
+  /** The praxis:filter version the component was built against (default: read from its core exports). */
+  version?: WorldVersion;
+}
+
+/** The version its guest's canonical filter export names, else the current one. */
+function versionOfComponent(component: Uint8Array): WorldVersion {
+  return versionOfCoreExports(coreModulesOfComponent(component).flatMap((m) => coreExports(m).map((e) => e.name))) ?? CURRENT_VERSION;
 }
 
 export interface JcoComponentFactory extends ComponentFactory {
@@ -178,8 +186,9 @@ function processWarning(msg: string): void {
 export async function createJcoFactory(
   component: Uint8Array, hash: string, cacheDir: string | undefined, maxPages: number, wasi = false, opts: JcoOptions = {},
 ): Promise<JcoComponentFactory> {
+  const version = opts.version ?? versionOfComponent(component);
   const budget = Math.max(0, Math.min(opts.fuelBudget ?? DEFAULT_FUEL, MAX_FUEL));
-  const glue = await loadGlue(component, hash, cacheDir, opts.warn ?? processWarning);
+  const glue = await loadGlue(component, hash, version, cacheDir, opts.warn ?? processWarning);
   const { modules, unfueled } = await compileCores(glue.cores, maxPages, opts.tableLimit ?? DEFAULT_TABLE_LIMIT, budget, opts.trusted ?? false);
   const getCoreModule: GetCoreModule = async (name) => {
     const m = modules.get(name);
@@ -209,7 +218,7 @@ export async function createJcoFactory(
         if (fuel.ranOut()) throw new GuestTrap(`the component's start-up ran past its CPU budget (${fuel.label}) and was stopped`, { cause: err, kind: 'cpu-budget' });
         throw err;
       }
-      const filter = (exports['praxis:filter/filter@0.1.0'] ?? exports.filter) as JcoFilter;
+      const filter = (exports[filterExport(version)] ?? exports.filter) as JcoFilter;
       return new JcoFilterInstance(filter, state, () => memories.reduce((n, m) => n + m.buffer.byteLength, 0), fuel, ctx);
     },
   };

@@ -9,10 +9,12 @@ import { dirname, join } from 'node:path';
 import { transpile } from '@bytecodealliance/jco';
 import { ComponentLoadError } from './errors.ts';
 import { defaultCacheDir, privateDirProblem, readEntry, writeEntry } from './glue-cache.ts';
+import { type WorldVersion, filterExport, hasInterface, interfaceName } from './world-version.ts';
 
 /** The glue's file in jco's output; the rest we keep are its core modules (`plugin.core*.wasm`). */
 const GLUE = 'plugin.js';
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'];
+const KV_FUNCS = ['get', 'set', 'delete', 'increment', 'compare-and-swap'];
 
 export type GetCoreModule = (name: string) => Promise<WebAssembly.Module>;
 export type InstantiateCore = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
@@ -53,13 +55,21 @@ function stamp(): Promise<string> {
   return stampOnce;
 }
 
-async function transpileGlue(component: Uint8Array): Promise<Map<string, Uint8Array>> {
+/** The imports that suspend the guest: sub-requests, and every store call (the Redis backend is asynchronous). */
+function asyncImports(version: WorldVersion): string[] {
+  const http = interfaceName('http-client', version);
+  const out = [`${http}#http-subrequest`, `${http}#http-subrequest-all`];
+  if (hasInterface(version, 'keyvalue')) out.push(...KV_FUNCS.map((f) => `${interfaceName('keyvalue', version)}#${f}`));
+  return out;
+}
+
+async function transpileGlue(component: Uint8Array, version: WorldVersion): Promise<Map<string, Uint8Array>> {
   const out = await transpile(component, {
     name: 'plugin',
     instantiation: 'async',
     asyncMode: 'jspi',
-    asyncImports: ['praxis:filter/http-client@0.1.0#http-subrequest', 'praxis:filter/http-client@0.1.0#http-subrequest-all'],
-    asyncExports: HOOKS.map((h) => `praxis:filter/filter@0.1.0#${h}`),
+    asyncImports: asyncImports(version),
+    asyncExports: HOOKS.map((h) => `${filterExport(version)}#${h}`),
     noTypescript: true,
     quiet: true,
   });
@@ -75,7 +85,7 @@ const refusedRoots = new Set<string>();
  * The glue of `component` (sha256 `hash`), from the cache at `cacheDir` (default: defaultCacheDir())
  * when a checked entry is there, else transpiled (and stored when the cache may be used).
  */
-export async function loadGlue(component: Uint8Array, hash: string, cacheDir: string | undefined, warn: Warn): Promise<Glue> {
+export async function loadGlue(component: Uint8Array, hash: string, world: WorldVersion, cacheDir: string | undefined, warn: Warn): Promise<Glue> {
   const root = cacheDir ?? defaultCacheDir();
   const problem = await privateDirProblem(root);
   if (problem && !refusedRoots.has(root)) {
@@ -92,7 +102,7 @@ export async function loadGlue(component: Uint8Array, hash: string, cacheDir: st
     else if (why) warn(`cached jco glue of component ${hash} not used: ${why}; transpiling it again`);
   }
   if (!files) {
-    files = await transpileGlue(component);
+    files = await transpileGlue(component, world);
     if (!problem) await writeEntry(root, key, version, files).catch((err: Error) => warn(`jco glue cache: cannot store ${key}: ${err.message}`));
   }
   const glue = files.get(GLUE);

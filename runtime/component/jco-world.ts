@@ -6,7 +6,8 @@ import type {
   Action, BodyMode, FilterInfo, HeaderList, HostCalls, LogLevel, Mutations,
   RequestHead, RequestInfo, ResponseHead, Subrequest, SubrequestError, SubrequestResult,
 } from './types.ts';
-import { HOST_CALL_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
+import { HOST_CALL_FUEL, KV_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
+import type { KvResult } from '../keyvalue/types.ts';
 
 // ---- shapes of jco's JS values for the praxis world ----
 type JcoVariant<T extends string, V = undefined> = { tag: T; val: V };
@@ -33,9 +34,15 @@ type JcoSubrequestError = { tag: SubrequestError['tag']; val?: string };
 class ResultError extends Error {
   readonly payload: unknown;
   constructor(payload: unknown) {
-    super('subrequest error');
+    super('result error');
     this.payload = payload;
   }
+}
+
+/** A store call's answer as jco's glue takes it: the ok value, or a thrown kv-error variant. */
+function kvValue<T>(r: KvResult<T>): T {
+  if (r.ok) return r.value;
+  throw new ResultError({ tag: r.error.tag, val: r.error.reason });
 }
 
 function toJcoError(e: SubrequestError): JcoSubrequestError {
@@ -118,6 +125,29 @@ export function buildImports(state: CallState): Record<string, unknown> {
       log: (level: LogLevel, msg: string) => {
         charge(LOG_FUEL + bytesFuel(msg.length));
         hostOf(state).log(level, msg);
+      },
+    },
+    // 0.2.0; an 0.1.0 component's glue never asks for it.
+    'praxis:filter/keyvalue': {
+      get: async (store: string, key: string) => {
+        charge(KV_FUEL + bytesFuel(store.length + key.length));
+        return kvValue(await hostOf(state).kvGet(store, key));
+      },
+      set: async (store: string, key: string, value: Uint8Array, ttlMs: number | undefined) => {
+        charge(KV_FUEL + bytesFuel(store.length + key.length + value.byteLength));
+        kvValue(await hostOf(state).kvSet(store, key, value, ttlMs));
+      },
+      delete: async (store: string, key: string) => {
+        charge(KV_FUEL + bytesFuel(store.length + key.length));
+        return kvValue(await hostOf(state).kvDelete(store, key));
+      },
+      increment: async (store: string, key: string, delta: bigint, ttlMs: number | undefined) => {
+        charge(KV_FUEL + bytesFuel(store.length + key.length));
+        return kvValue(await hostOf(state).kvIncrement(store, key, delta, ttlMs));
+      },
+      compareAndSwap: async (store: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs: number | undefined) => {
+        charge(KV_FUEL + bytesFuel(store.length + key.length + value.byteLength + (expected?.byteLength ?? 0)));
+        return kvValue(await hostOf(state).kvCompareAndSwap(store, key, expected, value, ttlMs));
       },
     },
     'praxis:filter/types': {},

@@ -16,8 +16,12 @@ import {
 } from './wasm-binary.ts';
 import { FUEL_EXPORT, MAX_FUEL, withLoopFuel } from './fuel.ts';
 import { DEFAULT_CPU_BUDGET_MS, fuelForCpuBudget } from './cpu-budget.ts';
+import {
+  CURRENT_VERSION, WORLD_VERSIONS, type WorldVersion, filterExport, hasInterface, isWorldVersion, parsePraxisName,
+} from './world-version.ts';
 
-export const FILTER_EXPORT = 'praxis:filter/filter@0.1.0';
+/** The filter export of the world the SDKs build now; checkWorld accepts every version of WORLD_VERSIONS. */
+export const FILTER_EXPORT = filterExport(CURRENT_VERSION);
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
 export { DEFAULT_TABLE_LIMIT };
 
@@ -46,6 +50,8 @@ export interface LoadedComponent {
   bytes: number;
   /** The component's world, as WIT text. */
   wit: string;
+  /** The praxis:filter version it was built against. */
+  version: WorldVersion;
   /** Why the fast path was not taken, when it was not. */
   fastPathObstacle?: string;
   /** Why some of the guest's code runs without fuel (only ever for a trusted plugin). */
@@ -120,23 +126,48 @@ function worldItems(wit: string, kind: 'import' | 'export'): string[] {
   return [...wit.matchAll(re)].map((m) => m[1]!.replace(/:\s*(func|interface).*$/, '').trim());
 }
 
-export async function checkWorld(bytes: Uint8Array): Promise<string> {
+const RUNS = `this host runs praxis:filter ${WORLD_VERSIONS.join(', ')}`;
+
+/** The version of the world's filter export: exactly one, of a version this host runs. */
+function exportedVersion(exports: string[]): WorldVersion {
+  const filters = exports.filter((e) => parsePraxisName(e)?.name === 'filter');
+  if (filters.length === 0) {
+    throw new ComponentLoadError('wrong-world', `the component does not export ${FILTER_EXPORT} (it exports: ${exports.join(', ') || 'nothing'}); build it against wit/praxis.wit, world plugin`);
+  }
+  if (filters.length > 1) throw new ComponentLoadError('wrong-world', `the component exports ${filters.join(' and ')}; a component implements one version of the filter`);
+  const version = parsePraxisName(filters[0]!)!.version;
+  if (!isWorldVersion(version)) {
+    throw new ComponentLoadError('unsupported-version', `the component exports ${filters[0]}, a version this host does not run (${RUNS}); build it with an SDK of one of those versions`);
+  }
+  return version;
+}
+
+/** The world's WIT and its version; every praxis import must be an interface of that same version. */
+export async function checkWorld(bytes: Uint8Array): Promise<{ wit: string; version: WorldVersion }> {
   let wit: string;
   try {
     wit = await componentWit(bytes);
   } catch (err) {
     throw new ComponentLoadError('malformed', `not a valid component: ${String((err as Error).message ?? err).split('\n')[0]}`);
   }
-  const exports = worldItems(wit, 'export');
-  if (!exports.includes(FILTER_EXPORT)) {
-    throw new ComponentLoadError('wrong-world', `the component does not export ${FILTER_EXPORT} (it exports: ${exports.join(', ') || 'nothing'}); build it against wit/praxis.wit, world plugin`);
+  const version = exportedVersion(worldItems(wit, 'export'));
+  const imports = worldItems(wit, 'import');
+  const praxis = imports.filter((i) => i.startsWith('praxis:'));
+  const mismatched = praxis.filter((i) => {
+    const p = parsePraxisName(i);
+    return !p || p.version !== version || p.name === 'filter' || !hasInterface(version, p.name);
+  });
+  if (mismatched.length) {
+    const unknown = mismatched.map(parsePraxisName).find((p) => p !== undefined && !isWorldVersion(p.version));
+    const which = unknown ? `praxis:filter@${unknown.version} is a version this host does not run (${RUNS}); ` : '';
+    throw new ComponentLoadError(unknown ? 'unsupported-version' : 'forbidden-import', `the component imports ${mismatched.join(', ')}; ${which}a praxis:filter@${version} filter may import only the praxis:filter@${version} interfaces of docs/wit.md`);
   }
-  const foreign = worldItems(wit, 'import').filter((i) => !(i.startsWith('praxis:filter/') && i.endsWith('@0.1.0')) && !isAllowedWasiImport(i));
+  const foreign = imports.filter((i) => !i.startsWith('praxis:') && !isAllowedWasiImport(i));
   if (foreign.length) {
     const why = foreign.map((i) => WASI_INTERFACES[`${i.replace(/\/.*$/, '')}/*`]?.reason).filter((r) => r !== undefined);
-    throw new ComponentLoadError('forbidden-import', `the component imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter@0.1.0 interfaces and the restricted WASI 0.2 of docs/wit.md${why.length ? ` (${[...new Set(why)].join('; ')})` : ''}`);
+    throw new ComponentLoadError('forbidden-import', `the component imports ${foreign.join(', ')}; a praxis filter may import only praxis:filter@${version} interfaces and the restricted WASI 0.2 of docs/wit.md${why.length ? ` (${[...new Set(why)].join('; ')})` : ''}`);
   }
-  return wit;
+  return { wit, version };
 }
 
 /** Whether the world imports any WASI interface (those components take the jco path with the restricted WASI). */
@@ -157,9 +188,10 @@ function isWitComponentShim(m: Uint8Array): boolean {
   return exports.length === 0 && imports.every((i) => i.module === 'actual' || i.module === 'shim');
 }
 
-function mainCoreModule(cores: Uint8Array[]): { core?: Uint8Array; obstacle?: string } {
-  const mains = cores.filter((m) => coreExports(m).some((e) => e.name === `${FILTER_EXPORT}#configure`));
-  if (mains.length !== 1) return { obstacle: `has ${mains.length} core modules exporting ${FILTER_EXPORT}#configure by its canonical name` };
+function mainCoreModule(cores: Uint8Array[], version: WorldVersion): { core?: Uint8Array; obstacle?: string } {
+  const configure = `${filterExport(version)}#configure`;
+  const mains = cores.filter((m) => coreExports(m).some((e) => e.name === configure));
+  if (mains.length !== 1) return { obstacle: `has ${mains.length} core modules exporting ${configure} by its canonical name` };
   const others = cores.filter((m) => m !== mains[0]);
   if (!others.every(isWitComponentShim)) return { obstacle: 'has core modules besides the guest and wit-component\'s import shims' };
   const obstacle = fastPathObstacle(coreImports(mains[0]!), coreExports(mains[0]!));
@@ -176,11 +208,11 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
     throw new ComponentLoadError('core-module', 'this is a core WebAssembly module, not a component: build it with `praxis-wasm build`, which embeds the praxis WIT');
   }
   admit(bytes);
-  const wit = await checkWorld(bytes);
+  const { wit, version } = await checkWorld(bytes);
 
   const limit = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT;
   const maxPages = Math.max(1, Math.floor(limit / WASM_PAGE));
-  const { core, obstacle } = mainCoreModule(coreModulesOfComponent(bytes));
+  const { core, obstacle } = mainCoreModule(coreModulesOfComponent(bytes), version);
   const binding = opts.binding ?? 'auto';
   if (binding === 'fast' && obstacle) throw new ComponentLoadError('unsupported', `the fast binding cannot run this component: it ${obstacle}`);
 
@@ -216,11 +248,11 @@ export async function loadComponent(source: string | Uint8Array, opts: LoadOptio
       throw new ComponentLoadError('malformed', `the component's core module does not compile: ${(err as Error).message}`);
     }
   } else {
-    const jco = await createJcoFactory(bytes, sha256, opts.cacheDir, maxPages, importsWasi(wit), { fuelBudget: budget.fuel, budgetLabel: budget.label, trusted, tableLimit });
+    const jco = await createJcoFactory(bytes, sha256, opts.cacheDir, maxPages, importsWasi(wit), { version, fuelBudget: budget.fuel, budgetLabel: budget.label, trusted, tableLimit });
     factory = jco;
     if (jco.unboundedLoops) unboundedLoops = jco.unboundedLoops;
   }
-  const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit };
+  const loaded: LoadedComponent = { factory, sha256, bytes: bytes.length, wit, version };
   if (obstacle) loaded.fastPathObstacle = obstacle;
   if (unboundedLoops) loaded.unboundedLoops = unboundedLoops;
   return loaded;

@@ -246,12 +246,13 @@ export function exportsReaching(bytes: Uint8Array, targets: ReadonlySet<number>)
 }
 
 /** Function indices of the imports from `module` (imported functions come first in the index space). */
-export function importedFunctionIndices(imports: readonly { module: string; kind: number }[], module: string): Set<number> {
+export function importedFunctionIndices(imports: readonly { module: string; kind: number }[], module: string | ReadonlySet<string>): Set<number> {
   const out = new Set<number>();
+  const wanted = typeof module === 'string' ? new Set([module]) : module;
   let f = 0;
   for (const i of imports) {
     if (i.kind !== 0) continue;
-    if (i.module === module) out.add(f);
+    if (wanted.has(i.module)) out.add(f);
     f++;
   }
   return out;

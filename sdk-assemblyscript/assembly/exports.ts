@@ -1,6 +1,6 @@
 // The core exports of a praxis filter. The build compiles this file as a second entry next to
 // the plugin's assembly/index.ts and renames these identifiers to the canonical names of
-// docs/abi.md (e.g. praxis_on_request_headers -> praxis:filter/filter@0.1.0#on-request-headers).
+// docs/abi.md (e.g. praxis_on_request_headers -> praxis:filter/filter@0.2.0#on-request-headers).
 import { RequestInfo, RequestHead, ResponseHead } from "./types";
 import { liftString, liftBytes, liftHeaders, lowerAction, lowerConfigResult } from "./abi";
 import { arenaMark, enterCall, leaveCall, postReturn, realloc } from "./arena";

@@ -2,13 +2,13 @@
 import { liftBytes } from "./abi";
 
 // @ts-ignore: decorator
-@external("praxis:filter/context@0.1.0", "get")
+@external("praxis:filter/context@0.2.0", "get")
 declare function _contextGet(keyPtr: usize, keyLen: usize, retPtr: usize): void;
 // @ts-ignore: decorator
-@external("praxis:filter/context@0.1.0", "set")
+@external("praxis:filter/context@0.2.0", "set")
 declare function _contextSet(keyPtr: usize, keyLen: usize, valPtr: usize, valLen: usize): void;
 // @ts-ignore: decorator
-@external("praxis:filter/log@0.1.0", "log")
+@external("praxis:filter/log@0.2.0", "log")
 declare function _log(level: u32, msgPtr: usize, msgLen: usize): void;
 
 /** Passes a string to an import as (ptr, len) of a utf-8 copy (freed with the call's arena). */

@@ -3,13 +3,13 @@ import { Headers } from "./types";
 import { liftBytes, liftHeaders, liftString, allocZeroed, storeString, storeHeaders, storeOptionBytes } from "./abi";
 
 // @ts-ignore: decorator
-@external("praxis:filter/http-client@0.1.0", "http-subrequest")
+@external("praxis:filter/http-client@0.2.0", "http-subrequest")
 declare function _httpSubrequest(
   methodPtr: usize, methodLen: usize, urlPtr: usize, urlLen: usize, headersPtr: usize, headersLen: usize,
   bodyIsSome: u32, bodyPtr: usize, bodyLen: usize, timeoutIsSome: u32, timeoutMs: u32, retPtr: usize,
 ): void;
 // @ts-ignore: decorator
-@external("praxis:filter/http-client@0.1.0", "http-subrequest-all")
+@external("praxis:filter/http-client@0.2.0", "http-subrequest-all")
 declare function _httpSubrequestAll(listPtr: usize, listLen: usize, retPtr: usize): void;
 
 export class Subrequest {

@@ -1,4 +1,4 @@
-// Typed views of the praxis:filter@0.1.0 records (wit/praxis.wit), as plugins see them.
+// Typed views of the praxis:filter@0.2.0 records (wit/praxis.wit), as plugins see them.
 
 /** One header line. Names arrive lower-case from the host. */
 export class Header {

@@ -1,4 +1,4 @@
-//! Hand-written canonical ABI for praxis:filter@0.1.0 (layouts in docs/abi.md).
+//! Hand-written canonical ABI for praxis:filter@0.2.0 (layouts in docs/abi.md).
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // the glue runs on wasm; tests drive it natively
 //!
 //! Lifting and lowering go through [`Mem`], a view of linear memory with 32-bit addresses, so the

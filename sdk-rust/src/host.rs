@@ -7,7 +7,7 @@ use crate::types::*;
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    #[link(wasm_import_module = "praxis:filter/http-client@0.1.0")]
+    #[link(wasm_import_module = "praxis:filter/http-client@0.2.0")]
     extern "C" {
         #[link_name = "http-subrequest"]
         pub fn http_subrequest(
@@ -17,14 +17,14 @@ mod imp {
         #[link_name = "http-subrequest-all"]
         pub fn http_subrequest_all(ptr: u32, n: u32, ret: u32);
     }
-    #[link(wasm_import_module = "praxis:filter/context@0.1.0")]
+    #[link(wasm_import_module = "praxis:filter/context@0.2.0")]
     extern "C" {
         #[link_name = "get"]
         pub fn context_get(k: u32, kl: u32, ret: u32);
         #[link_name = "set"]
         pub fn context_set(k: u32, kl: u32, v: u32, vl: u32);
     }
-    #[link(wasm_import_module = "praxis:filter/log@0.1.0")]
+    #[link(wasm_import_module = "praxis:filter/log@0.2.0")]
     extern "C" {
         #[link_name = "log"]
         pub fn log(level: u32, p: u32, n: u32);

@@ -21,12 +21,14 @@ mod abi;
 pub mod alloc;
 mod host;
 pub mod json;
+pub mod keyvalue;
 mod types;
 /// Mocked sub-requests and captured logs for native unit tests (`cargo test`); not in wasm builds.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
 pub use host::{collect_body, context, http_subrequest, http_subrequest_all, log, push_u32};
+pub use keyvalue::KvError;
 pub use types::*;
 
 /// A filter. One value lives per wasm instance: `Default` makes it, `configure` sets it up.
@@ -57,7 +59,7 @@ pub mod rt {
     pub use crate::alloc::wasm::SmallAlloc;
 }
 
-/// Writes the component exports (`praxis:filter/filter@0.1.0#…`, their `cabi_post_…` and
+/// Writes the component exports (`praxis:filter/filter@0.2.0#…`, their `cabi_post_…` and
 /// `cabi_realloc`) for a [`Filter`] type. Use once per crate. Native builds get nothing, so a
 /// plugin crate can still run `cargo test` on the host.
 #[macro_export]
@@ -73,38 +75,38 @@ macro_rules! export_filter {
             unsafe extern "C" fn cabi_realloc(old: u32, old_size: u32, align: u32, new_size: u32) -> u32 {
                 $crate::rt::realloc(old, old_size, align, new_size)
             }
-            #[export_name = "praxis:filter/filter@0.1.0#configure"]
+            #[export_name = "praxis:filter/filter@0.2.0#configure"]
             unsafe extern "C" fn configure(p: u32, n: u32) -> u32 {
                 $crate::rt::configure(&SLOT, p, n)
             }
-            #[export_name = "praxis:filter/filter@0.1.0#on-request-headers"]
+            #[export_name = "praxis:filter/filter@0.2.0#on-request-headers"]
             unsafe extern "C" fn on_request_headers(
                 a0: u32, a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32,
                 a7: u32, a8: u32, a9: u32, a10: u32, a11: u32, a12: u32,
             ) -> u32 {
                 $crate::rt::request_headers(&SLOT, [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12])
             }
-            #[export_name = "praxis:filter/filter@0.1.0#on-request-body"]
+            #[export_name = "praxis:filter/filter@0.2.0#on-request-body"]
             unsafe extern "C" fn on_request_body(a0: u32, a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32, a7: u32) -> u32 {
                 $crate::rt::body(&SLOT, false, [a0, a1, a2, a3, a4, a5, a6, a7])
             }
-            #[export_name = "praxis:filter/filter@0.1.0#on-response-headers"]
+            #[export_name = "praxis:filter/filter@0.2.0#on-response-headers"]
             unsafe extern "C" fn on_response_headers(a0: u32, a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32, a7: u32) -> u32 {
                 $crate::rt::response_headers(&SLOT, [a0, a1, a2, a3, a4, a5, a6, a7])
             }
-            #[export_name = "praxis:filter/filter@0.1.0#on-response-body"]
+            #[export_name = "praxis:filter/filter@0.2.0#on-response-body"]
             unsafe extern "C" fn on_response_body(a0: u32, a1: u32, a2: u32, a3: u32, a4: u32, a5: u32, a6: u32, a7: u32) -> u32 {
                 $crate::rt::body(&SLOT, true, [a0, a1, a2, a3, a4, a5, a6, a7])
             }
-            #[export_name = "cabi_post_praxis:filter/filter@0.1.0#configure"]
+            #[export_name = "cabi_post_praxis:filter/filter@0.2.0#configure"]
             unsafe extern "C" fn post_configure(_: u32) { $crate::rt::post() }
-            #[export_name = "cabi_post_praxis:filter/filter@0.1.0#on-request-headers"]
+            #[export_name = "cabi_post_praxis:filter/filter@0.2.0#on-request-headers"]
             unsafe extern "C" fn post_request_headers(_: u32) { $crate::rt::post() }
-            #[export_name = "cabi_post_praxis:filter/filter@0.1.0#on-request-body"]
+            #[export_name = "cabi_post_praxis:filter/filter@0.2.0#on-request-body"]
             unsafe extern "C" fn post_request_body(_: u32) { $crate::rt::post() }
-            #[export_name = "cabi_post_praxis:filter/filter@0.1.0#on-response-headers"]
+            #[export_name = "cabi_post_praxis:filter/filter@0.2.0#on-response-headers"]
             unsafe extern "C" fn post_response_headers(_: u32) { $crate::rt::post() }
-            #[export_name = "cabi_post_praxis:filter/filter@0.1.0#on-response-body"]
+            #[export_name = "cabi_post_praxis:filter/filter@0.2.0#on-response-body"]
             unsafe extern "C" fn post_response_body(_: u32) { $crate::rt::post() }
         };
     };

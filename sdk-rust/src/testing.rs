@@ -10,11 +10,15 @@
 //! assert_eq!(testing::subrequests()[0].url, "http://auth.test/check");
 //! ```
 //!
+//! The key-value store has its own stand-in: see [`kv`].
+//!
 //! A sub-request no rule matches fails with `SubrequestError::Denied`, as a host outside the
 //! plugin's `allowedHosts` would.
 use crate::types::*;
 use crate::{String, ToString, Vec};
 use std::cell::RefCell;
+
+pub mod kv;
 
 struct Rule {
     pattern: String,
@@ -96,10 +100,11 @@ pub fn logs() -> Vec<(LogLevel, String)> {
     STATE.with(|s| s.borrow().logs.clone())
 }
 
-/// Forgets the mocks, the recorded sub-requests and log lines (the context store too).
+/// Forgets the mocks, the recorded sub-requests and log lines (the context and key-value stores too).
 pub fn reset() {
     STATE.with(|s| *s.borrow_mut() = State::default());
     crate::host::context::clear();
+    kv::clear();
 }
 
 /// A `RequestInfo` as the gateway would pass it to a first attempt.

@@ -54,7 +54,7 @@ describe('loadComponent', () => {
     const err = await loadError(component);
     expect(err.code).toBe('wrong-world');
     expect(err.message).toContain('other:thing/run@1.0.0');
-    expect(err.message).toContain('praxis:filter/filter@0.1.0');
+    expect(err.message).toContain('praxis:filter/filter@0.2.0');
   });
 
   it('refuses a component whose filter export is missing (imports only)', async () => {

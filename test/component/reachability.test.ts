@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from '@bytecodealliance/jco';
 import { describe, expect, it } from 'vitest';
 import { suspendingHooks } from '../../runtime/component/fast-binding.ts';
+import { FILTER_EXPORT } from '../../runtime/component/loader.ts';
 import { exportsReaching, importedFunctionIndices, type Reachability } from '../../runtime/component/reachability.ts';
 import { coreExports, coreImports, coreModulesOfComponent } from '../../runtime/component/wasm-binary.ts';
 import { fixturePath, pluginPath } from '../helpers/servers.ts';
@@ -147,13 +148,13 @@ describe('exportsReaching on hand-written modules', () => {
   });
 });
 
-const FILTER = 'praxis:filter/filter@0.1.0';
+const FILTER = FILTER_EXPORT;
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'];
 
 function hooksOf(path: string): { hooks: Record<string, boolean>; gaveUp: string | undefined; perHook: boolean[] } {
   const core = coreModulesOfComponent(new Uint8Array(readFileSync(path))).find((m) => coreExports(m).some((e) => e.name === `${FILTER}#configure`))!;
   const imports = coreImports(core);
-  const r = exportsReaching(core, importedFunctionIndices(imports, 'praxis:filter/http-client@0.1.0'));
+  const r = exportsReaching(core, importedFunctionIndices(imports, 'praxis:filter/http-client@0.2.0'));
   return {
     hooks: Object.fromEntries(HOOKS.map((h) => [h, r.mayReach.get(`${FILTER}#${h}`)!])),
     gaveUp: r.gaveUp,
