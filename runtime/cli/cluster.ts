@@ -14,10 +14,15 @@ import { startGateway } from '../gateway/gateway.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
 import { tracingFromConfig } from '../observability/tracing-setup.ts';
 import { askWorkers, answerPluginQueries, type PluginsQuery, workerReady } from './cluster-admin.ts';
+import { answerReloads, type ReloadAnswer, reloadWorkers } from './cluster-reload.ts';
+import { effectiveConfig } from '../gateway/config-version.ts';
+import { RELOAD_DEFAULTS, configFromFile, reloadOnSignal } from './reload-signal.ts';
+import type { ReloadOutcome } from '../gateway/reload.ts';
+import type { GatewayConfig } from '../config/types.ts';
 
-export interface ClusterOptions { config: string; workers: number; port?: number; host?: string }
+export interface ClusterOptions { config: string; workers: number; port?: number; host?: string; watchConfig?: boolean }
 
-type WorkerMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string } | PluginsQuery;
+type WorkerMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string } | PluginsQuery | ReloadAnswer;
 
 /** A worker that dies this soon after starting is not restarted: it would only die again. */
 const EARLY_DEATH_MS = 5_000;
@@ -38,7 +43,9 @@ async function runWorker(opts: ClusterOptions): Promise<void> {
     const stop = () => { gateway.close().then(() => tracing?.shutdown()).then(() => process.exit(0), () => process.exit(1)); };
     process.on('SIGTERM', stop);
     process.on('SIGINT', () => {}); // the primary decides; a terminal's Ctrl-C reaches every process
+    process.on('SIGHUP', () => {}); // likewise: the primary asks every worker to reload
     answerPluginQueries(gateway);
+    answerReloads(gateway, opts.config);
     // Ready for the primary's /readyz means what it means for one gateway: pools warm.
     await workerReady(gateway);
     send({ type: 'ready', url: gateway.url });
@@ -50,7 +57,7 @@ async function runWorker(opts: ClusterOptions): Promise<void> {
 
 async function runPrimary(opts: ClusterOptions): Promise<void> {
   const logger = pino({ base: { service: 'praxis-wasm', role: 'primary' } });
-  let config;
+  let config: GatewayConfig;
   try {
     ({ config } = await loadConfigFile(opts.config));
   } catch (err) {
@@ -116,6 +123,24 @@ async function runPrimary(opts: ClusterOptions): Promise<void> {
     fork();
   });
   for (let i = 0; i < opts.workers; i++) fork();
+  // A reload is each worker's (each has its own plugins and pools); the primary keeps its /config view in step.
+  const reloads = reloadOnSignal(opts.config, {
+    reload: async (): Promise<ReloadOutcome> => {
+      const results = await reloadWorkers([...readyWorkers], logger);
+      const failed = results.find((r) => !r.outcome?.ok);
+      const ok = results.find((r) => r.outcome?.ok)?.outcome;
+      if (!failed && ok?.ok) {
+        const next = await configFromFile(opts.config)().catch(() => undefined);
+        if (next) config = effectiveConfig(config, next).config;
+        return ok;
+      }
+      return { ok: false, version: 0, error: `${results.length - results.filter((r) => r.outcome?.ok).length} of ${results.length} workers failed to reload` };
+    },
+  }, logger, {
+    watch: opts.watchConfig === true || (config.reload?.watch ?? RELOAD_DEFAULTS.watch),
+    debounceMs: config.reload?.debounceMs ?? RELOAD_DEFAULTS.debounceMs,
+  });
+  process.on('exit', () => reloads.close());
   process.on('SIGTERM', () => shutdown(0));
   process.on('SIGINT', () => shutdown(0));
 }

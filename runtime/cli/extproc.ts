@@ -4,14 +4,17 @@ import { PluginLoadError } from '../gateway/plugins.ts';
 import { type ExtProcServer, startExtProc } from '../extproc/server.ts';
 import { stopWithLauncher } from './launcher-watch.ts';
 import { listenProblem } from './listen-error.ts';
+import { RELOAD_DEFAULTS, reloadOnSignal } from './reload-signal.ts';
 
-export interface ExtProcCliOptions { config: string; port?: number; host?: string }
+export interface ExtProcCliOptions { config: string; port?: number; host?: string; watchConfig?: boolean }
 
 export async function extprocCommand(opts: ExtProcCliOptions): Promise<void> {
   stopWithLauncher();
   let server: ExtProcServer;
+  let reloadConfig: { watch?: boolean; debounceMs?: number } | undefined;
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
+    reloadConfig = config.reload;
     server = await startExtProc(config, { baseDir, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PluginLoadError) console.error(err.message);
@@ -19,11 +22,16 @@ export async function extprocCommand(opts: ExtProcCliOptions): Promise<void> {
     process.exit(1);
   }
   console.error(`praxis-wasm: ext_proc service on ${server.address} (config ${opts.config})${server.adminUrl ? `, admin on ${server.adminUrl}` : ''}`);
+  const reloads = reloadOnSignal(opts.config, server, server.logger, {
+    watch: opts.watchConfig === true || (reloadConfig?.watch ?? RELOAD_DEFAULTS.watch),
+    debounceMs: reloadConfig?.debounceMs ?? RELOAD_DEFAULTS.debounceMs,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     server.logger.info({ signal }, 'shutting down: finishing open streams');
+    reloads.close();
     server.close().then(() => process.exit(0), (err: Error) => {
       console.error(`shutdown failed: ${err.message}`);
       process.exit(1);

@@ -9,8 +9,9 @@ import { PluginLoadError } from '../gateway/plugins.ts';
 import { tracingFromConfig } from '../observability/tracing-setup.ts';
 import { stopWithLauncher } from './launcher-watch.ts';
 import { listenProblem } from './listen-error.ts';
+import { RELOAD_DEFAULTS, reloadOnSignal } from './reload-signal.ts';
 
-interface RunOptions { config?: string; port?: number; host?: string; workers?: number }
+interface RunOptions { config?: string; port?: number; host?: string; workers?: number; watchConfig?: boolean }
 
 async function startDemo(opts: RunOptions): Promise<{ gateway: Gateway; stop: () => Promise<void> }> {
   const missing = missingDemoPlugins();
@@ -51,7 +52,11 @@ async function startFromFile(path: string, opts: RunOptions): Promise<{ gateway:
   const tracing = await tracingFromConfig(config.tracing);
   const gateway = await startGateway(merged, { baseDir, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
   console.error(`praxis-wasm: gateway on ${gateway.url} (config ${path})${gateway.adminUrl ? `, admin on ${gateway.adminUrl}` : ''}`);
-  return { gateway, stop: async () => { await gateway.close(); await tracing?.shutdown(); } };
+  const reloads = reloadOnSignal(path, gateway, gateway.logger, {
+    watch: opts.watchConfig === true || (config.reload?.watch ?? RELOAD_DEFAULTS.watch),
+    debounceMs: config.reload?.debounceMs ?? RELOAD_DEFAULTS.debounceMs,
+  });
+  return { gateway, stop: async () => { reloads.close(); await gateway.close(); await tracing?.shutdown(); } };
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {
@@ -62,11 +67,13 @@ export async function runCommand(opts: RunOptions): Promise<void> {
       process.exit(1);
     }
     const { runCluster } = await import('./cluster.ts');
-    return runCluster({ config: opts.config, workers: opts.workers!, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
+    return runCluster({ config: opts.config, workers: opts.workers!, watchConfig: opts.watchConfig === true, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
   }
   let running: { gateway: Gateway; stop: () => Promise<void> };
   try {
     running = opts.config ? await startFromFile(opts.config, opts) : await startDemo(opts);
+    // SIGHUP would end the process by default; the demo has no file to reload from.
+    if (!opts.config) process.on('SIGHUP', () => running.gateway.logger.warn('SIGHUP: the demo has no config file to reload'));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PluginLoadError) console.error(err.message);
     else console.error(`praxis-wasm: cannot start: ${listenProblem(err) ?? (err as Error).message}`);

@@ -173,6 +173,8 @@ export interface GatewayConfig {
     rejectEncodedSlash?: boolean;
   };
   log?: { level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  /** Live reload (docs/reload.md): watch the config and plugin files (default false), settle time (default 200). */
+  reload?: { watch?: boolean; debounceMs?: number };
   /** OpenTelemetry traces (docs/tracing.md); each key wins over its `OTEL_*` variable. */
   tracing?: TracingConfig;
 }

@@ -11,7 +11,8 @@ import { ExtProcStream } from './stream.ts';
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<() => void>): void {
+/** `onEnd` runs once when the stream is done (its generation's in-flight count, see reload.ts). */
+export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<() => void>, onEnd?: () => void): void {
   const stream = new ExtProcStream(state);
   let queue = Promise.resolve();
   let closed = false;
@@ -21,6 +22,7 @@ export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<()
     if (closed) return;
     closed = true;
     open.delete(cancel);
+    onEnd?.();
     const ms = performance.now() - stream.startedAt;
     state.metrics.request(stream.route ?? '', stream.status, ms / 1000);
     const ctx = stream.context;

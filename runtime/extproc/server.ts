@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { buildChains } from '../gateway/chains.ts';
 import { pathPolicyOf } from '../gateway/paths.ts';
+import { type ConfigSource, type ReloadOutcome, Reloader } from '../gateway/reload.ts';
 import { RouteTable } from '../gateway/routes.ts';
 import { createLogger, type LoggerOptions } from '../observability/logger.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
@@ -42,28 +43,50 @@ export interface ExtProcServer {
   subrequestsInFlight(): number;
   /** Streams open right now. */
   streamsInFlight(): number;
+  /** As the gateway's: the next config swapped in once warm; open streams finish on their version. */
+  reload(next: ConfigSource): Promise<ReloadOutcome>;
+  configVersion(): number;
   close(): Promise<void>;
 }
 
 export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions = {}): Promise<ExtProcServer> {
   const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
-  const paths = pathPolicyOf(config.paths);
-  const routes = new RouteTable(config.routes, paths);
+  // Checked before any plugin loads; a reload checks its config the same way.
+  const check = (cfg: GatewayConfig) => {
+    const paths = pathPolicyOf(cfg.paths);
+    return { paths, routes: new RouteTable(cfg.routes, paths) };
+  };
+  const first = check(config);
+  let reloader: Reloader<ExtProcState> | undefined;
   const chains = await buildChains(config, logger, {
-    baseDir: opts.baseDir ?? process.cwd(), admin: true, configView: () => config,
+    baseDir: opts.baseDir ?? process.cwd(), admin: true, configView: () => reloader?.current.config ?? config,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  const { filters, bridge, metrics, pipelines, readiness, admin } = chains;
-  const state: ExtProcState = {
-    logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams: config.upstreams, bridge,
-    maxDepth: config.limits?.maxDepth ?? 4, metrics,
-    envoyBufferBytes: config.extproc?.envoyBufferBytes ?? EXTPROC_DEFAULTS.envoyBufferBytes,
-  };
+  const { bridge, metrics, readiness, admin } = chains;
+  const accessLog = logger.child({ log: 'access' });
+  const assemble = (cfg: GatewayConfig, checked: ReturnType<typeof check>) => (pipelines: ExtProcState['pipelines']) => ({
+    state: {
+      logger, accessLog, routes: checked.routes, paths: checked.paths, pipelines, upstreams: cfg.upstreams, bridge,
+      maxDepth: cfg.limits?.maxDepth ?? 4, metrics,
+      envoyBufferBytes: cfg.extproc?.envoyBufferBytes ?? EXTPROC_DEFAULTS.envoyBufferBytes,
+    } satisfies ExtProcState,
+    release: async () => {},
+  });
+  reloader = new Reloader<ExtProcState>({
+    chains, logger, baseDir: opts.baseDir ?? process.cwd(), prepare: (cfg) => assemble(cfg, check(cfg)),
+  }, config, assemble(config, first)(chains.pipelines));
+  const generations = reloader;
 
   let serving: ServingStatus = 'SERVING';
   const streams = new Set<() => void>();
   const server = new grpc.Server();
-  server.addService(externalProcessorService().service, { process: (call: Parameters<typeof serveStream>[1]) => serveStream(state, call, streams) });
+  server.addService(externalProcessorService().service, {
+    process: (call: Parameters<typeof serveStream>[1]) => {
+      // The stream runs on the generation current now, to its end, whatever reloads meanwhile.
+      const gen = generations.current.enter();
+      serveStream(gen.state, call, streams, () => gen.leave());
+    },
+  });
   server.addService(HEALTH_SERVICE, healthHandlers((name) => (name === '' || name === EXTPROC_SERVICE ? serving : undefined)));
   const host = opts.host ?? config.extproc?.host ?? EXTPROC_DEFAULTS.host;
   const bindHost = host.includes(':') ? `[${host}]` : host;
@@ -85,15 +108,17 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
     ...(admin ? { adminUrl: admin.url } : {}),
     metricsRegistry: metrics.registry,
     metrics: () => metrics.text(),
-    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
+    poolStats: () => [...chains.filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
     streamsInFlight: () => streams.size,
+    reload: (next) => generations.reload(next),
+    configVersion: () => generations.current.version,
     close() {
       closing ??= (async () => {
         // Health says NOT_SERVING at once, so Envoy stops opening streams while these finish.
         serving = 'NOT_SERVING';
         readiness.draining();
-        const graceMs = config.limits?.shutdownGraceMs ?? 10_000;
+        const graceMs = generations.current.config.limits?.shutdownGraceMs ?? 10_000;
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
             for (const cancel of streams) cancel();
@@ -102,6 +127,7 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
           }, graceMs);
           server.tryShutdown(() => { clearTimeout(force); resolve(); });
         });
+        await generations.close();
         await chains.close();
       })();
       return closing;

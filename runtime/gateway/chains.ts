@@ -5,7 +5,7 @@
  * differ only in how a request reaches these.
  */
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayConfig, PluginConfig } from '../config/types.ts';
 import { KeyValueStore } from '../keyvalue/store.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { HookInvoker } from '../pipeline/invoke.ts';
@@ -28,6 +28,7 @@ export interface ChainsOptions {
 }
 
 export interface Chains {
+  /** The plugins of the version serving now (a reload replaces them, see reload.ts). */
   readonly filters: ReadonlyMap<string, LoadedPlugin>;
   readonly bridge: SubrequestBridge;
   readonly metrics: Metrics;
@@ -37,12 +38,19 @@ export interface Chains {
   readonly admin: Admin | undefined;
   /** The key-value store: opened once, it outlives reloads (plugins get new views of the same data). */
   readonly keyvalue: KeyValueStore;
+  /** Loads one plugin as the start did (same folder, cache and services): a reload's loader. */
+  load(name: string, cfg: PluginConfig): Promise<LoadedPlugin>;
+  /** One Pipeline per route of `config` over `filters`, sharing this bridge and these metrics. */
+  pipelinesFor(config: GatewayConfig, filters: ReadonlyMap<string, LoadedPlugin>): Map<string, Pipeline>;
+  /** A reload's plugins and pipelines become what the views, metrics and close() see; the old pools are the reload's to close. */
+  adopt(filters: ReadonlyMap<string, LoadedPlugin>, pipelines: Map<string, Pipeline>): void;
   /** Closes the pools, the bridge and the admin listener. */
   close(): Promise<void>;
 }
 
 export async function buildChains(config: GatewayConfig, logger: Logger, opts: ChainsOptions): Promise<Chains> {
-  const filters = new Map<string, LoadedPlugin>();
+  const loaded = new Map<string, LoadedPlugin>();
+  let filters: ReadonlyMap<string, LoadedPlugin> = loaded;
   const closePools = async () => { await Promise.all([...filters.values()].map((f) => f.pool.close())); };
   const readiness = new GatewayReadiness(() => filters.values());
   // Read through a variable: the admin listener answers before the metrics exist.
@@ -64,9 +72,13 @@ export async function buildChains(config: GatewayConfig, logger: Logger, opts: C
     throw err;
   }
   const kvObserver = { keyvalue: (...a: Parameters<Metrics['keyvalue']>) => metrics?.keyvalue(...a) };
+  const load = async (name: string, cfg: PluginConfig): Promise<LoadedPlugin> => ({
+    ...(await loadPlugin(name, cfg, opts.baseDir, logger, opts.cacheDir)),
+    keyvalue: keyvalue.forPlugin(name, cfg.keyvalue, kvObserver),
+  });
   try {
     for (const [name, cfg] of Object.entries(config.plugins ?? {})) {
-      filters.set(name, { ...(await loadPlugin(name, cfg, opts.baseDir, logger, opts.cacheDir)), keyvalue: keyvalue.forPlugin(name, cfg.keyvalue, kvObserver) });
+      loaded.set(name, await load(name, cfg));
     }
   } catch (err) {
     await Promise.all([closePools(), admin?.close(), keyvalue.close()]);
@@ -82,18 +94,24 @@ export async function buildChains(config: GatewayConfig, logger: Logger, opts: C
     subrequestsInFlight: () => bridge.inFlight(),
   });
   const invoker = new HookInvoker(bridge, metrics);
-  const pipelines = new Map<string, Pipeline>();
-  for (const route of config.routes) {
-    pipelines.set(route.name, new Pipeline((route.filters ?? []).map((f) => filters.get(f)!), invoker));
-  }
-  // Each backend's upstream filters, from the same loaded plugins (one pool per plugin, shared with routes).
-  for (const [name, u] of Object.entries(config.upstreams)) {
-    for (const b of backendsOf(name, u)) {
-      if (b.upstreamFilters?.length) pipelines.set(backendKey(name, b.name), new Pipeline(b.upstreamFilters.map((f) => filters.get(f)!), invoker));
+  const pipelinesFor = (cfg: GatewayConfig, from: ReadonlyMap<string, LoadedPlugin>) => {
+    const out = new Map<string, Pipeline>();
+    for (const route of cfg.routes) out.set(route.name, new Pipeline((route.filters ?? []).map((f) => from.get(f)!), invoker));
+    // Each backend's upstream filters, from the same loaded plugins (one pool per plugin, shared with routes).
+    for (const [name, u] of Object.entries(cfg.upstreams)) {
+      for (const b of backendsOf(name, u)) {
+        if (b.upstreamFilters?.length) out.set(backendKey(name, b.name), new Pipeline(b.upstreamFilters.map((f) => from.get(f)!), invoker));
+      }
     }
-  }
+    return out;
+  };
+  let pipelines = pipelinesFor(config, filters);
   return {
-    filters, bridge, metrics, pipelines, readiness, admin, keyvalue,
+    get filters() { return filters; },
+    get pipelines() { return pipelines; },
+    bridge, metrics, readiness, admin, load, pipelinesFor,
+    adopt(next, nextPipelines) { filters = next; pipelines = nextPipelines; },
+    keyvalue,
     close: async () => { await Promise.all([closePools(), bridge.close(), admin?.close()]); await keyvalue.close(); },
   };
 }

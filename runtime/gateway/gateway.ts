@@ -17,6 +17,7 @@ import { parsePickable } from './endpoint-pick.ts';
 import { handleExchange } from './exchange.ts';
 import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
+import { type ConfigSource, type ReloadOutcome, Reloader } from './reload.ts';
 import { RouteTable } from './routes.ts';
 import { shutdown } from './shutdown.ts';
 import type { GatewayState } from './state.ts';
@@ -54,48 +55,78 @@ export interface Gateway {
   readiness(): Readiness;
   /** What `/plugins` answers. */
   plugins(): PluginView[];
+  /**
+   * Loads `next` (or reads it) and swaps it in once every plugin is warm; exchanges already
+   * running finish on the version they started with. A failure changes nothing (docs/reload.md).
+   */
+  reload(next: ConfigSource): Promise<ReloadOutcome>;
+  /** The config version serving new requests: 1 at start, +1 per successful reload. */
+  configVersion(): number;
   close(): Promise<void>;
+}
+
+/** Checks what can be checked before any plugin loads (each error names its key). */
+function checkConfig(config: GatewayConfig): { paths: ReturnType<typeof pathPolicyOf>; routes: RouteTable } {
+  const paths = pathPolicyOf(config.paths);
+  const routes = new RouteTable(config.routes, paths);
+  for (const [name, u] of Object.entries(config.upstreams)) parsePickable(name, u.pickableEndpoints ?? []);
+  return { paths, routes };
 }
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: config.log?.level ?? 'info', ...opts.log });
   // Before any plugin loads: a route prefix that can never match, or an allow-list entry that is
   // not an address, stops the start, naming the key.
-  const paths = pathPolicyOf(config.paths);
-  const routes = new RouteTable(config.routes, paths);
-  for (const [name, u] of Object.entries(config.upstreams)) parsePickable(name, u.pickableEndpoints ?? []);
+  const first = checkConfig(config);
+  let reloader: Reloader<GatewayState> | undefined;
   let listenAt = { host: opts.host ?? config.listen?.host ?? '127.0.0.1', port: opts.port ?? config.listen?.port ?? 8080 };
   const chains = await buildChains(config, logger, {
     baseDir: opts.baseDir ?? process.cwd(),
     admin: opts.admin !== false,
-    configView: () => ({ ...config, listen: { ...config.listen, ...listenAt } }),
+    configView: () => {
+      const current = reloader?.current.config ?? config;
+      return { ...current, listen: { ...current.listen, ...listenAt } };
+    },
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
-  const { filters, bridge, metrics, pipelines, readiness, admin } = chains;
-  const upstreams = new Upstreams(config.upstreams, {
-    connectTimeoutMs: config.subrequests?.connectTimeoutMs ?? 2000,
-    onEject: (upstream, e) => {
-      metrics.endpointEjected(upstream, e.endpoint);
-      logger.warn({ upstream, endpoint: e.endpoint, backoffMs: e.backoffMs }, 'upstream endpoint ejected');
-    },
-  });
+  const { bridge, metrics, readiness, admin } = chains;
   const bounds = listenBounds(config.listen);
-  const state: GatewayState = {
-    logger, accessLog: logger.child({ log: 'access' }), routes, paths, pipelines, upstreams, bridge,
-    maxDepth: config.limits?.maxDepth ?? 4, metrics, listen: bounds,
+  const accessLog = logger.child({ log: 'access' });
+  // One generation's state: what a reload replaces (the listener, bridge and metrics stay).
+  const assemble = (cfg: GatewayConfig, checked: ReturnType<typeof checkConfig>) => (pipelines: GatewayState['pipelines']) => {
+    const upstreams = new Upstreams(cfg.upstreams, {
+      connectTimeoutMs: cfg.subrequests?.connectTimeoutMs ?? 2000,
+      onEject: (upstream, e) => {
+        metrics.endpointEjected(upstream, e.endpoint);
+        logger.warn({ upstream, endpoint: e.endpoint, backoffMs: e.backoffMs }, 'upstream endpoint ejected');
+      },
+    });
+    const state: GatewayState = {
+      logger, accessLog, routes: checked.routes, paths: checked.paths, pipelines, upstreams, bridge,
+      maxDepth: cfg.limits?.maxDepth ?? 4, metrics, listen: bounds,
+    };
+    return { state, release: () => upstreams.close(), abort: () => upstreams.destroy() };
   };
+  reloader = new Reloader<GatewayState>({
+    chains, logger, baseDir: opts.baseDir ?? process.cwd(),
+    prepare: (cfg) => assemble(cfg, checkConfig(cfg)),
+  }, config, assemble(config, first)(chains.pipelines));
+  const generations = reloader;
 
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const server: Server = createServer(serverOptions(bounds), (req, res) => {
     inFlight++;
-    handleExchange(state, req, res)
+    // The exchange runs on the generation current now, to its end, whatever reloads meanwhile.
+    const gen = generations.current.enter();
+    handleExchange(gen.state, req, res)
       .catch((err) => {
         logger.error({ err }, 'unhandled exchange failure');
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       })
       .finally(() => {
+        gen.leave();
         inFlight--;
         if (inFlight === 0) idle?.();
       });
@@ -107,7 +138,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       server.listen(listenAt.port, listenAt.host, () => resolve());
     });
   } catch (err) {
-    await Promise.all([chains.close(), upstreams.close()]);
+    await Promise.all([chains.close(), generations.close()]);
     throw err;
   }
   const addr = server.address() as AddressInfo;
@@ -121,21 +152,23 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     port: addr.port,
     logger,
     ...(admin ? { adminUrl: admin.url } : {}),
-    poolStats: () => [...filters.values()].map((f) => f.pool.stats()),
+    poolStats: () => [...chains.filters.values()].map((f) => f.pool.stats()),
     subrequestsInFlight: () => bridge.inFlight(),
     exchangesInFlight: () => inFlight,
     metrics: () => metrics.text(),
     readiness: () => readiness.check(),
-    plugins: () => [...filters.values()].map(pluginView),
+    plugins: () => [...chains.filters.values()].map(pluginView),
+    reload: (next) => generations.reload(next),
+    configVersion: () => generations.current.version,
     metricsRegistry: metrics.registry,
     close() {
       readiness.draining();
       closing ??= shutdown({
-        server, logger, graceMs: config.limits?.shutdownGraceMs ?? 10_000,
+        server, logger, graceMs: generations.current.config.limits?.shutdownGraceMs ?? 10_000,
         inFlight: () => inFlight,
         drained: () => new Promise<void>((r) => { idle = r; }),
-        release: async () => { await Promise.all([chains.close(), upstreams.close()]); },
-        abortUpstreams: () => upstreams.destroy(),
+        release: async () => { await generations.close(); await chains.close(); },
+        abortUpstreams: () => generations.abort(),
       });
       return closing;
     },
