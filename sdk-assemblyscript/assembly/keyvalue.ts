@@ -66,7 +66,8 @@ export abstract class keyvalue {
     _get(changetype<usize>(s), <usize>s.byteLength, changetype<usize>(k), <usize>k.byteLength, ret);
     const err = failed(ret);
     if (err !== null) return new KvResult<Uint8Array | null>(null, err);
-    const value = load<u8>(ret, 4) == 0 ? null : liftBytes(load<u32>(ret, 8), load<u32>(ret, 12));
+    let value: Uint8Array | null = null;
+    if (load<u8>(ret, 4) != 0) value = liftBytes(load<u32>(ret, 8), load<u32>(ret, 12));
     return new KvResult<Uint8Array | null>(value, null);
   }
 
