@@ -1,0 +1,98 @@
+/**
+ * Reload of a running `praxis-wasm` process: SIGHUP swaps a plugin under load without a failed
+ * request; with --workers the primary reloads every worker and logs each outcome; --watch-config
+ * picks up an edit of the file.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ROOT, startEchoUpstream, type TestServer } from '../helpers/servers.ts';
+import { sleep, until } from '../gateway/helpers.ts';
+import { ask, startLoad, versioned, writeYaml } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'praxis-reload-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const children: ChildProcess[] = [];
+const servers: TestServer[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
+  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+  return { child, out: () => out, err: () => err, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+}
+
+async function setup(name: string): Promise<{ file: string; up: TestServer }> {
+  const up = await startEchoUpstream();
+  servers.push(up);
+  return { file: writeYaml(dir, name, versioned('a', up.url, { listen: { host: '127.0.0.1', port: 0 } })), up };
+}
+
+describe('reload: the CLI', () => {
+  it('kill -HUP on `praxis-wasm run` swaps a plugin without a single failed request', async () => {
+    const { file, up } = await setup('hup.yaml');
+    const cli = start(['run', '--config', file]);
+    await until(() => /gateway on (http:\/\/\S+)/.test(cli.err()), 'the gateway banner', 60_000);
+    const url = /gateway on (http:\/\/\S+)/.exec(cli.err())![1]!;
+    const load = startLoad(`${url}/x`, 4);
+    await until(() => load.done() > 20, 'traffic on version a', 10_000);
+    writeYaml(dir, 'hup.yaml', versioned('b', up.url, { listen: { host: '127.0.0.1', port: 0 } }));
+    cli.child.kill('SIGHUP');
+    await until(() => /"msg":"config reloaded: version 2"/.test(cli.out()), 'the reload', 30_000);
+    const after = load.done();
+    await until(() => load.done() > after + 20, 'traffic on version b', 10_000);
+    const result = await load.stop();
+    expect(result.failed).toEqual([]);
+    expect([...result.versions].sort()).toEqual(['a', 'b']);
+    expect(await ask(`${url}/x`)).toEqual({ status: 200, version: 'b', out: 'b' });
+    expect(cli.out()).toMatch(/"pluginsChanged":\["mark"\]/);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('--workers 2: SIGHUP reloads every worker and logs each one\'s outcome', async () => {
+    const { file, up } = await setup('workers.yaml');
+    const cli = start(['run', '--config', file, '--workers', '2']);
+    await until(() => /2 workers on (http:\/\/\S+)/.test(cli.err()), 'the cluster banner', 60_000);
+    const url = /workers on (http:\/\/\S+)/.exec(cli.err())![1]!;
+    expect((await ask(`${url}/x`)).version).toBe('a');
+    writeYaml(dir, 'workers.yaml', versioned('b', up.url, { listen: { host: '127.0.0.1', port: 0 } }));
+    cli.child.kill('SIGHUP');
+    await until(() => /reload: 2\/2 workers reloaded/.test(cli.out()), 'both workers to report', 30_000);
+    const perWorker = cli.out().split('\n').filter((l) => /now serves version 2/.test(l)).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    expect(new Set(perWorker).size).toBe(2);
+    for (let i = 0; i < 10; i++) expect(await ask(`${url}/x`)).toEqual({ status: 200, version: 'b', out: 'b' });
+    // A broken file: each worker reports its failure and keeps serving.
+    writeYaml(dir, 'workers.yaml', 'routes: [oops');
+    cli.child.kill('SIGHUP');
+    await until(() => /reload: 0\/2 workers reloaded/.test(cli.out()), 'both workers to report the failure', 30_000);
+    expect(cli.out().split('\n').filter((l) => /failed, keeps version 2/.test(l))).toHaveLength(2);
+    expect((await ask(`${url}/x`)).version).toBe('b');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+
+  it('--watch-config reloads when the config file is edited', async () => {
+    const { file, up } = await setup('watch.yaml');
+    const cli = start(['run', '--config', file, '--watch-config']);
+    await until(() => /gateway on (http:\/\/\S+)/.test(cli.err()), 'the gateway banner', 60_000);
+    const url = /gateway on (http:\/\/\S+)/.exec(cli.err())![1]!;
+    expect((await ask(`${url}/x`)).version).toBe('a');
+    await sleep(300); // the watch is armed once the config was read for its plugin files
+    writeYaml(dir, 'watch.yaml', versioned('b', up.url, { listen: { host: '127.0.0.1', port: 0 } }));
+    await until(() => /config reloaded: version 2/.test(cli.out()), 'the watch to reload', 30_000);
+    expect(await ask(`${url}/x`)).toEqual({ status: 200, version: 'b', out: 'b' });
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
+});
