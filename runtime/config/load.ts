@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { parseEntry } from '../subrequest/allow-list.ts';
+import { ROUTE_SCHEME, isRouteUrl } from '../subrequest/route-target.ts';
 import { describe } from './problems.ts';
 import type { GatewayConfig, UpstreamConfig } from './types.ts';
 
@@ -42,6 +43,12 @@ function crossCheck(c: GatewayConfig): string[] {
     }
     if (Array.isArray(p.allowedHosts)) {
       p.allowedHosts.forEach((entry, i) => {
+        // `route://<name>` grants sub-requests through that route of this gateway (docs/orchestration.md).
+        if (typeof entry === 'string' && isRouteUrl(entry)) {
+          const route = entry.slice(ROUTE_SCHEME.length).replace(/\/$/, '');
+          if (!c.routes.some((r) => r.name === route)) problems.push(`plugins.${name}.allowedHosts[${i}]: no route named "${route}"`);
+          return;
+        }
         const parsed = typeof entry === 'string' ? parseEntry(entry) : undefined;
         if (parsed?.ok === false) problems.push(`plugins.${name}.allowedHosts[${i}]: ${parsed.problem} in ${JSON.stringify(entry)}`);
       });

@@ -15,6 +15,7 @@ import { buildChains } from './chains.ts';
 import type { PoolStats } from '../pool/plugin-pool.ts';
 import { parsePickable } from './endpoint-pick.ts';
 import { handleExchange } from './exchange.ts';
+import { inprocRouteTarget } from './inproc.ts';
 import { applyCaps, listenBounds, serverOptions } from './listener.ts';
 import { pathPolicyOf } from './paths.ts';
 import { type ConfigSource, type ReloadOutcome, Reloader } from './reload.ts';
@@ -132,6 +133,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       });
   });
   applyCaps(server, bounds);
+  // `route://` sub-requests run through this server's own exchange, in-process (inproc.ts).
+  bridge.serveRoutes(inprocRouteTarget(server));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

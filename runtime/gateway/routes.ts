@@ -6,6 +6,7 @@
 import type { HeaderList } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
 import { getHeader } from '../pipeline/headers.ts';
+import { ROUTE_HEADER, forcedRoute } from '../subrequest/route-target.ts';
 import { type PathPolicy, normaliseTarget } from './paths.ts';
 
 /** Whether normalised `path` lies under `prefix`: equal, or continuing with a new segment. */
@@ -23,6 +24,7 @@ interface Entry {
 
 export class RouteTable {
   private readonly entries: readonly Entry[];
+  private readonly byName: ReadonlyMap<string, RouteConfig>;
 
   /** Throws, naming the key, for a prefix that no request could ever match under `policy`. */
   constructor(routes: readonly RouteConfig[], policy: PathPolicy) {
@@ -40,10 +42,14 @@ export class RouteTable {
       const headers = Object.entries(route.match?.headers ?? {}).map(([k, v]) => [k, k.toLowerCase() === 'host' ? v.toLowerCase() : v] as const);
       return { route, prefix, headers };
     });
+    this.byName = new Map(routes.map((r) => [r.name, r]));
   }
 
   /** The route for a normalised path, or undefined when none matches. */
   match(path: string, headers: HeaderList): RouteConfig | undefined {
+    // A `route://` sub-request names its route (only the gateway's own in-process calls can).
+    const forced = forcedRoute(getHeader(headers, ROUTE_HEADER));
+    if (forced !== undefined) return this.byName.get(forced);
     for (const e of this.entries) {
       if (e.prefix !== undefined && !underPrefix(path, e.prefix)) continue;
       if (!e.headers.every(([k, v]) => (k.toLowerCase() === 'host' ? getHeader(headers, k)?.toLowerCase() : getHeader(headers, k)) === v)) continue;

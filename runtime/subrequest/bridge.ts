@@ -22,6 +22,8 @@ import {
 import { checkUrl, loggableUrl } from './policy.ts';
 import { declaredTooLarge, discardBody, readBounded } from './read-body.ts';
 import { isRedirect, nextHop, type Hop } from './redirect.ts';
+import { routeExchange } from './route-exchange.ts';
+import { type RouteTarget, isRouteUrl, parseRouteUrl, routeAllowed } from './route-target.ts';
 import { effectiveTimeout } from './timeout.ts';
 
 /** What one sub-request did, for the log line and the parent's record. */
@@ -50,6 +52,7 @@ export class SubrequestBridge {
   readonly #global: Semaphore;
   readonly #perPlugin = new KeyedLimiter();
   #closed = false;
+  #routeTarget: RouteTarget | undefined;
 
   constructor(options: Partial<SubrequestBridgeOptions> & { logger: Logger }) {
     this.#options = resolveOptions(options);
@@ -60,6 +63,11 @@ export class SubrequestBridge {
       connectTimeoutMs: this.#options.connectTimeoutMs,
       resolve: this.#options.resolveHost ?? systemResolver,
     });
+  }
+
+  /** Serves `route://` sub-requests through the gateway's own chain (set by the gateway once it listens). */
+  serveRoutes(target: RouteTarget): void {
+    this.#routeTarget = target;
   }
 
   /** True when the global cap is full: the gateway answers new client requests 429. */
@@ -99,8 +107,13 @@ export class SubrequestBridge {
   /** The checks that open no connection, then a slot under both caps. */
   async #admit(parent: ParentRequest, policy: PluginSubrequestPolicy, req: Subrequest, tally: Tally): Promise<SubrequestResult> {
     if (this.#closed) return fail({ tag: 'overloaded' });
-    const check = checkUrl(req.url, policy.allowedHosts);
-    if (!check.ok) return fail({ tag: 'denied', reason: check.reason });
+    // `route://<name>/...`: through the gateway's own chain (route-target.ts), granted by name.
+    const route = isRouteUrl(req.url) ? parseRouteUrl(req.url) : undefined;
+    if (route && !route.ok) return fail({ tag: 'denied', reason: route.reason });
+    if (route && !routeAllowed(policy.allowedHosts, route.route)) return fail({ tag: 'denied', reason: `route://${route.route} not allowed` });
+    if (route && !this.#routeTarget) return fail({ tag: 'denied', reason: 'route targets are served only by the gateway' });
+    const check = route ? undefined : checkUrl(req.url, policy.allowedHosts);
+    if (check && !check.ok) return fail({ tag: 'denied', reason: check.reason });
     if (req.body !== undefined && req.body.byteLength > this.#options.maxRequestBytes) return fail({ tag: 'too-large' });
     if (parent.signal.aborted) return fail({ tag: 'cancelled' });
     const timeoutMs = effectiveTimeout({
@@ -115,7 +128,14 @@ export class SubrequestBridge {
     const release = acquireBoth(this.#global, this.#perPlugin, policy.plugin, policy.maxInFlight);
     if (release === undefined) return fail({ tag: 'overloaded' });
     try {
-      return await this.#exchange(parent, policy, req, check.url, timeoutMs, tally);
+      if (route?.ok && this.#routeTarget) {
+        return await routeExchange(this.#routeTarget, {
+          route: route.route, path: route.path, method: req.method, body: req.body, timeoutMs, parentSignal: parent.signal,
+          headers: outgoingHeaders(req.headers, parent, tally.traceparent),
+          maxBytes: Math.min(policy.maxResponseBytes ?? Infinity, this.#options.maxResponseBytes),
+        }, tally);
+      }
+      return await this.#exchange(parent, policy, req, check!.url, timeoutMs, tally);
     } finally {
       release();
     }

@@ -78,6 +78,8 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // The gateway's in-process route header (route-target.ts): one connection's, never passed on.
+  'x-praxis-inproc-route',
 ]);
 
 /** True for the fixed hop-by-hop header names (any case), including every `proxy-*`. */
