@@ -1,0 +1,31 @@
+/** A gateway with one rate-limit (or token-budget) filter in front of an echo upstream. */
+import { request } from 'undici';
+import type { GatewayConfig, KeyValueConfig } from '../../runtime/config/types.ts';
+import { pluginPath } from '../helpers/servers.ts';
+
+export function limitedGateway(plugin: string, config: Record<string, unknown>, upstream: string, keyvalue?: KeyValueConfig): GatewayConfig {
+  return {
+    plugins: { [plugin]: { path: pluginPath(plugin), config } },
+    upstreams: { up: { endpoints: [upstream] } },
+    routes: [{ name: 'main', match: { pathPrefix: '/' }, upstream: 'up', filters: [plugin] }],
+    ...(keyvalue ? { keyvalue } : {}),
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export async function send(url: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  const res = await request(url, { method: body === undefined ? 'GET' : 'POST', headers, body: body ?? null });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
+/** The statuses of `n` requests sent one after another. */
+export async function statuses(url: string, n: number, headers: Record<string, string> = {}): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await send(url, headers)).status);
+  return out;
+}
