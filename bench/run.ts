@@ -6,7 +6,7 @@
  * BENCH_CONNECTIONS (32), BENCH_LOAD (autocannon: do not use wrk even when installed), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
  * hook,pool,subrequest,gateway,isolation,extproc,keyvalue; extproc and keyvalue run only when named; the first argument does the same: `npm run bench -- isolation`);
- * BENCH_KV_ITER (5000).
+ * BENCH_KV_ITER (5000). `tracing` (only when named): CPU per request with tracing off, no-op, OTLP.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,11 @@ if (only.has('keyvalue')) {
   const { benchKeyValue } = await import('./keyvalue.ts');
   Object.assign(scenarios, await benchKeyValue({ iterations: envNumber('BENCH_KV_ITER', 5000) }, note));
 }
+if (only.has('tracing')) {
+  console.error('tracing: the wasm chain with tracing off, on with a no-op exporter, and on with OTLP export to a loopback collector ...');
+  const { benchTracing } = await import('./tracing.ts');
+  Object.assign(scenarios, await benchTracing({ durationS: envNumber('BENCH_DURATION_S', 3), rounds: envNumber('BENCH_ROUNDS', 3), connections: envNumber('BENCH_CONNECTIONS', 32) }, note));
+}
 if (only.has('isolation')) {
   console.error(`isolation: a filterless route alone, then beside a well-behaved, a spinning and a trapping plugin (${HOSTILE_CONNECTIONS} connections, one request per ${HOSTILE_INTERVAL_MS} ms each) ...`);
   Object.assign(scenarios, await benchIsolation({ durationS: envNumber('BENCH_DURATION_S', 5), connections: envNumber('BENCH_CONNECTIONS', 32) }));
@@ -99,6 +104,11 @@ for (const side of Object.keys(SIDE_PHASES)) {
 ratio('extproc: ext_proc stream / gateway request, same chain (p50)', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters');
 ratio('extproc: ext_proc / gateway throughput, same chain', 'extproc/3-filters (3 messages)', 'extproc/gateway-3-filters', 'ops_per_s');
 ratio('extproc: ext_proc no-filter / gateway no-filter (p50)', 'extproc/no-filter (3 messages)', 'extproc/gateway-no-filter');
+for (const m of ['GET', 'POST']) {
+  ratio(`tracing ${m}: on, no-op exporter / off CPU per request`, `tracing/noop/${m}`, `tracing/off/${m}`, 'cpu_us_per_req');
+  ratio(`tracing ${m}: on, OTLP export / off CPU per request`, `tracing/otlp/${m}`, `tracing/off/${m}`, 'cpu_us_per_req');
+  ratio(`tracing ${m}: on, OTLP export / off throughput`, `tracing/otlp/${m}`, `tracing/off/${m}`, 'ops_per_s');
+}
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];
