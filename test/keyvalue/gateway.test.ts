@@ -49,6 +49,17 @@ describe('keyvalue calls from a guest', () => {
     expect(big).toMatch(/^set=err:limit:/);
   });
 
+  it('a reload keeps the store: counters carry on, and the plugin\'s new grants apply; a backend change waits for a restart', async () => {
+    const gw = track(await startTestGateway(probeConfig()));
+    expect(await probe(gw, { 'x-kv-ops': 'incr' })).toEqual(['incr=1']);
+    const [before] = await probe(gw, { 'x-kv-ops': 'incr', 'x-kv-store': 'shared' });
+    expect(before).toMatch(/^incr=err:denied:/);
+    const outcome = await gw.reload(probeConfig({ namespaces: ['shared'] }, { backend: 'redis' }));
+    expect(outcome.ok ? outcome.needsRestart : outcome.error).toContain('keyvalue');
+    expect(await probe(gw, { 'x-kv-ops': 'incr' })).toEqual(['incr=2']);
+    expect(await probe(gw, { 'x-kv-ops': 'incr', 'x-kv-store': 'shared' })).toEqual(['incr=1']);
+  });
+
   it('redis: two gateways on one Redis count on one counter', async () => {
     const redis = track(await startRedis());
     const kv: KeyValueConfig = { backend: 'redis', redis: { url: redis.url, timeoutMs: 1000 } };
