@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeProvider, startFakeProvider } from '../../runtime/demo/providers.ts';
 import { oneRoute } from '../gateway/helpers.ts';
-import { startTestGateway, type TestGateway } from '../helpers/servers.ts';
+import { type Handler, startServer, startTestGateway, type TestGateway } from '../helpers/servers.ts';
 import { ANTHROPIC_KEY, ASK, anthropicAuth, client, translate } from './helpers.ts';
 
 let anthropic: FakeProvider;
@@ -31,6 +31,7 @@ describe('provider-translate (OpenAI client, Anthropic backend)', () => {
     expect(res.choices[0]!.message.content).toContain('fake anthropic provider (claude-3-5-haiku-latest)');
     expect(res.choices[0]!.message.content).toContain('You said: ping pong');
     expect(res.choices[0]!.finish_reason).toBe('stop');
+    expect(Math.abs(res.created - Date.now() / 1000)).toBeLessThan(600); // the host's clock, in seconds
     expect(res.usage!.completion_tokens).toBeGreaterThan(0);
     expect(res.usage!.total_tokens).toBe(res.usage!.prompt_tokens + res.usage!.completion_tokens);
     const seen = anthropic.requests.at(-1)!;
@@ -104,5 +105,65 @@ describe('provider-translate (OpenAI client, Anthropic backend)', () => {
     const res = await fetch(`${base()}/v1/models`);
     expect(res.status).toBe(404); // the provider's own answer to a path it does not serve
     expect(anthropic.requests.at(-1)!.path).toBe('/v1/models');
+  });
+});
+
+/** Anthropic's stream, written in `size`-byte pieces with CRLF line ends: events split anywhere. */
+function fragmentedStream(size: number): Handler {
+  const events = [
+    ['message_start', { message: { id: 'msg_split', model: 'claude-x', usage: { input_tokens: 3, output_tokens: 1 } } }],
+    ['content_block_start', { index: 0, content_block: { type: 'text', text: '' } }],
+    ...['Split', ' across', ' chunks', ' é😀'].map((t) => ['content_block_delta', { index: 0, delta: { type: 'text_delta', text: t } }]),
+    ['content_block_stop', { index: 0 }],
+    ['message_delta', { delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: 4 } }],
+    ['message_stop', {}],
+  ] as const;
+  const text = events.map(([type, data]) => `event: ${type}\r\ndata: ${JSON.stringify({ type, ...data })}\r\n\r\n`).join('');
+  const bytes = Buffer.from(text);
+  return async (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < bytes.length; i += size) {
+      res.write(bytes.subarray(i, i + size));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    res.end();
+  };
+}
+
+describe('provider-translate stream framing', () => {
+  it('translates events split across chunks (carry-over), multi-byte characters included', async () => {
+    const up = await startServer(fragmentedStream(7));
+    const g = await startTestGateway(oneRoute({ translate: translate() }, ['translate'], { claude: up.url }));
+    try {
+      const stream = await client(`http://127.0.0.1:${g.port}`).chat.completions.create({ ...ASK, stream: true, stream_options: { include_usage: true } });
+      let text = '';
+      let finish: string | null = null;
+      let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+      for await (const chunk of stream) {
+        expect(chunk.id).toBe('msg_split');
+        text += chunk.choices[0]?.delta.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        usage = chunk.usage ?? usage;
+      }
+      expect(text).toBe('Split across chunks é😀');
+      expect(finish).toBe('length');
+      expect(usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+    } finally {
+      await g.close();
+      await up.close();
+    }
+  });
+
+  it('ends the stream with an error when one event outgrows maxEventBytes', async () => {
+    const up = await startServer(fragmentedStream(16));
+    const g = await startTestGateway(oneRoute({ translate: translate({ maxEventBytes: 64 }) }, ['translate'], { claude: up.url }));
+    try {
+      const stream = await client(`http://127.0.0.1:${g.port}`).chat.completions.create({ ...ASK, stream: true });
+      const err = await (async () => { for await (const _ of stream) { /* drain */ } })().catch((e: unknown) => e);
+      expect(String(err)).toContain('exceeded maxEventBytes');
+    } finally {
+      await g.close();
+      await up.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
-//! An HTTP `date` header (IMF-fixdate) as Unix seconds: the guest has no clock, and an OpenAI
-//! response carries `created`. 0 when the header is missing or not in that form.
+//! An HTTP `date` header (IMF-fixdate) as Unix seconds: an OpenAI response carries `created`,
+//! and a host without the clock key leaves this as the guest's only time. 0 when the header is
+//! missing or not in that form.
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
