@@ -15,7 +15,7 @@ import { WASM_PAGE, coreExports, coreImports, coreModulesOfComponent, withMemory
 import { type Scenario, summarize } from './stats.ts';
 import { noKeyValue } from '../runtime/keyvalue/no-store.ts';
 
-const FILTER = 'praxis:filter/filter@0.1.0';
+const FILTER = 'praxis:filter/filter@0.2.0';
 
 export const noopHost: HostCalls = {
   httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'bench' } }),
@@ -56,12 +56,12 @@ async function rawFloor(componentPath: string, config: string): Promise<{ jspi: 
     const noop = (): void => {};
     const susp = new WebAssembly.Suspending(async () => {}) as unknown as WebAssembly.ImportValue;
     const inst = await WebAssembly.instantiate(module, {
-      'praxis:filter/http-client@0.1.0': { 'http-subrequest': susp, 'http-subrequest-all': susp },
-      'praxis:filter/context@0.1.0': {
+      'praxis:filter/http-client@0.2.0': { 'http-subrequest': susp, 'http-subrequest-all': susp },
+      'praxis:filter/context@0.2.0': {
         get: (_k: number, _l: number, ret: number) => { new Uint8Array((inst.exports.memory as WebAssembly.Memory).buffer)[ret] = 0; },
         set: noop,
       },
-      'praxis:filter/log@0.1.0': { log: noop },
+      'praxis:filter/log@0.2.0': { log: noop },
     });
     const init = inst.exports._initialize;
     if (typeof init === 'function') (init as () => void)();
@@ -142,7 +142,7 @@ async function bindingCall(componentPath: string, config: string, binding: 'fast
 /** The fast binding with every hook through `promising`, as before the reachability analysis. */
 async function allPromisingCall(componentPath: string, config: string): Promise<Call | undefined> {
   const core = mainCore(componentPath);
-  if (!coreImports(core).some((i) => i.module === 'praxis:filter/http-client@0.1.0')) return undefined;
+  if (!coreImports(core).some((i) => i.module === 'praxis:filter/http-client@0.2.0')) return undefined;
   const module = await WebAssembly.compile(withMemoryCeiling(core, Math.floor(DEFAULT_MEMORY_LIMIT / WASM_PAGE)) as BufferSource);
   const inst = await new FastComponentFactory(module, [true, true, true, true, true]).instantiate();
   const r = await inst.configure(noopHost, config);

@@ -98,7 +98,7 @@ async function loadComponent(dir: string): Promise<{ bytes: Uint8Array; make: ()
       return inst;
     };
     const root = await mod.instantiate(getCore, host.imports(), instantiateCore);
-    return { host, filter: root.filter ?? root['praxis:filter/filter@0.1.0'], memory: () => memory!.buffer.byteLength };
+    return { host, filter: root.filter ?? root['praxis:filter/filter@0.2.0'], memory: () => memory!.buffer.byteLength };
   };
   return { bytes, make };
 }
@@ -127,7 +127,7 @@ describe('component shape', () => {
   it('exports praxis:filter/filter and imports only praxis interfaces', async () => {
     for (const c of [testkit, router]) {
       const wit = await componentWit(c.bytes);
-      expect(wit).toContain('export praxis:filter/filter@0.1.0;');
+      expect(wit).toContain('export praxis:filter/filter@0.2.0;');
       const imports = [...wit.matchAll(/^\s*import ([^;]+);/gm)].map((m) => m[1]!);
       expect(imports.length).toBeGreaterThan(0);
       for (const i of imports) expect(i).toMatch(/^praxis:filter\//);

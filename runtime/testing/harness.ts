@@ -14,6 +14,7 @@ import { startTrace } from '../subrequest/index.ts';
 import { MockedBridge, type SubrequestMade } from './mocked-bridge.ts';
 import { parseMocks, type MockRule } from './mocks.ts';
 import { runHooks, type ExchangeInput, type ExchangeResult, type LogLine } from './hooks.ts';
+import { type KeyValueOptions, type KeyValueView, TestKeyValue } from './keyvalue.ts';
 
 export interface FilterTestOptions {
   /** The plugin's config: JSON text, or a value to serialise (default `{}`). */
@@ -26,6 +27,13 @@ export interface FilterTestOptions {
   timeoutMs?: number;
   /** Loader options (memory ceiling, CPU budget, binding), as a gateway's plugin entry sets them. */
   load?: LoadOptions;
+  /** The key-value store the hooks see (the gateway's memory backend): seed, grants, bounds, or down. */
+  keyvalue?: KeyValueOptions;
+}
+
+/** One run's outcome, and the key-value store as the run left it. */
+export interface FilterRunResult extends ExchangeResult {
+  keyvalue: KeyValueView;
 }
 
 export interface TestFilter {
@@ -34,7 +42,9 @@ export interface TestFilter {
   /** What configure returned for the options' config. */
   readonly info: FilterInfo;
   /** Runs the hooks on one request/response on a fresh instance (a new request context each time). */
-  run(input?: ExchangeInput & { mocks?: MockRule[] }): Promise<ExchangeResult>;
+  run(input?: ExchangeInput & { mocks?: MockRule[] }): Promise<FilterRunResult>;
+  /** The key-value store now (runs share one store, seeded before the first). */
+  keyvalue(): Promise<KeyValueView>;
   /** Releases the bridge's connections; call once when done. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -66,6 +76,8 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const allowHosts = opts.allowHosts ?? [];
   const loaded = await loadComponent(source, opts.load);
+  const kv = new TestKeyValue('test', opts.keyvalue);
+  await kv.ready();
   const open = new Set<MockedBridge>();
   let runs = 0;
 
@@ -73,7 +85,7 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
     const id = `test-${++runs}`;
     const logger = capturingLogger(logs);
     const ctx = createRequestContext({ id, route: 'test', timeoutMs, trace: startTrace(), depth: 0, logger });
-    const host = new FilterHost({ name: 'test', subrequests: { plugin: 'test', allowedHosts: allowHosts, maxInFlight: 16 } }, ctx, bridge);
+    const host = new FilterHost({ name: 'test', subrequests: { plugin: 'test', allowedHosts: allowHosts, maxInFlight: 16 }, keyvalue: kv.plugin }, ctx, bridge);
     const instance: FilterInstance = await loaded.factory.instantiate();
     const configured = await instance.configure(host, config);
     if (!configured.ok) throw new ConfigureError(`configure failed: ${configured.error}`);
@@ -102,6 +114,7 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
 
   const close = async () => {
     await Promise.all([...open].map((b) => b.close()));
+    await kv.close();
   };
   return {
     binding: loaded.factory.binding,
@@ -111,15 +124,17 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
         const logs: LogLine[] = [];
         const made: SubrequestMade[] = bridge.made;
         const s = await start(logs, bridge);
-        return runHooks(s.instance, s.host, s.info, s.filter, input, logs, made);
+        const result = await runHooks(s.instance, s.host, s.info, s.filter, input, logs, made);
+        return { ...result, keyvalue: await kv.view() };
       }),
+    keyvalue: () => kv.view(),
     close,
     [Symbol.asyncDispose]: close,
   };
 }
 
 /** Loads, runs one exchange, closes: for a single check. */
-export async function runFilter(source: string | Uint8Array, input: ExchangeInput & FilterTestOptions = {}): Promise<ExchangeResult> {
+export async function runFilter(source: string | Uint8Array, input: ExchangeInput & FilterTestOptions = {}): Promise<FilterRunResult> {
   const filter = await loadFilter(source, input);
   try {
     return await filter.run({ ...input, mocks: undefined }); // already given to loadFilter

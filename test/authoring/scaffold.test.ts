@@ -107,9 +107,9 @@ describe('praxis-wasm new', () => {
   it('without --sdk-path the scaffold names the published SDKs by the WIT version', async () => {
     expect((await cli(['new', 'by-name-as', '--lang', 'assemblyscript'], work)).code).toBe(0);
     const pkg = JSON.parse(await readFile(join(work, 'by-name-as', 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    expect(pkg.devDependencies).toEqual({ 'praxis-wasm': '^0.1.0', 'praxis-wasm-sdk-assemblyscript': '^0.1.0' });
+    expect(pkg.devDependencies).toEqual({ 'praxis-wasm': '^0.1.0', 'praxis-wasm-sdk-assemblyscript': '^0.2.0' });
     expect((await cli(['new', 'by-name-rs', '--lang', 'rust'], work)).code).toBe(0);
-    expect(await readFile(join(work, 'by-name-rs', 'Cargo.toml'), 'utf8')).toContain('praxis-filter = "0.1.0"');
+    expect(await readFile(join(work, 'by-name-rs', 'Cargo.toml'), 'utf8')).toContain('praxis-filter = "0.2.0"');
     // An AssemblyScript plugin that imports the SDK by name but has not installed it: a hint, not asc's error.
     const missing = await cli(['build', '.'], join(work, 'by-name-as'));
     expect(missing.code).toBe(1);

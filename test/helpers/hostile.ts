@@ -4,7 +4,9 @@
  * The core module goes through the same componentize step as the SDK builds.
  */
 import { parse } from '@bytecodealliance/jco';
-import { componentize } from '../../runtime/build/componentize.ts';
+import { fileURLToPath } from 'node:url';
+import { WIT_PATH, componentize } from '../../runtime/build/componentize.ts';
+import { type WorldVersion, filterExport } from '../../runtime/component/world-version.ts';
 import type { HeaderList, HostCalls, RequestHead, RequestInfo } from '../../runtime/component/types.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
 
@@ -21,6 +23,11 @@ export interface HostileParts {
   extra?: string;
   /** Initial pages of linear memory (default 2). */
   pages?: number;
+  /**
+   * The praxis:filter version it is built against (default 0.1.0: the compatibility case, which
+   * IMPORTS names); `keyvalue` imports (KV_IMPORTS) need 0.2.0.
+   */
+  version?: WorldVersion;
 }
 
 /** Imports a hostile module may name; `imports: IMPORTS.log` and so on. */
@@ -31,7 +38,20 @@ export const IMPORTS = {
   subrequest: '(import "praxis:filter/http-client@0.1.0" "http-subrequest" (func $sub (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))',
 } as const;
 
-const FILTER = 'praxis:filter/filter@0.1.0';
+/** The `keyvalue` imports of praxis:filter@0.2.0 (use with `version: '0.2.0'`). */
+export const KV_IMPORTS = {
+  get: '(import "praxis:filter/keyvalue@0.2.0" "get" (func $kv_get (param i32 i32 i32 i32 i32)))',
+  set: '(import "praxis:filter/keyvalue@0.2.0" "set" (func $kv_set (param i32 i32 i32 i32 i32 i32 i32 i32 i32)))',
+  delete: '(import "praxis:filter/keyvalue@0.2.0" "delete" (func $kv_delete (param i32 i32 i32 i32 i32)))',
+  increment: '(import "praxis:filter/keyvalue@0.2.0" "increment" (func $kv_incr (param i32 i32 i32 i32 i64 i32 i32 i32)))',
+  compareAndSwap: '(import "praxis:filter/keyvalue@0.2.0" "compare-and-swap" (func $kv_cas (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))',
+} as const;
+
+/** The WIT each version's components embed (the current one, and the kept 0.1.0 text). */
+export const WIT_OF: Record<WorldVersion, string> = {
+  '0.1.0': fileURLToPath(new URL('../../wit/0.1.0/praxis.wit', import.meta.url)),
+  '0.2.0': WIT_PATH,
+};
 const P = (n: number) => Array.from({ length: n }, () => 'i32').join(' ');
 
 /**
@@ -40,6 +60,7 @@ const P = (n: number) => Array.from({ length: n }, () => 'i32').join(' ');
  * Memory map: 64 the name, 1024 configure's result, 2048 the action, 4096.. a bump heap.
  */
 export function hostileWat(parts: HostileParts = {}): string {
+  const FILTER = filterExport(parts.version ?? '0.1.0');
   return `(module
   ${parts.imports ?? ''}
   (memory (export "memory") ${parts.pages ?? 2})
@@ -92,7 +113,7 @@ export async function hostileCore(parts: HostileParts = {}): Promise<Uint8Array>
 
 /** A praxis filter component whose core module is `hostileWat(parts)`. */
 export async function hostileComponent(parts: HostileParts = {}): Promise<Uint8Array> {
-  return componentize(await hostileCore(parts));
+  return componentize(await hostileCore(parts), WIT_OF[parts.version ?? '0.1.0']);
 }
 
 /** A host for calling hooks directly: sub-requests denied, no context, log lines pushed to `logs`. */

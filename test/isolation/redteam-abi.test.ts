@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse } from '@bytecodealliance/jco';
 import { describe, expect, it } from 'vitest';
 import { componentize } from '../../runtime/build/componentize.ts';
-import { hostileWat } from '../helpers/hostile.ts';
+import { WIT_OF, hostileWat } from '../helpers/hostile.ts';
 import { useCleanup } from '../helpers/cleanup.ts';
 import { startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
 import { jsonError, oneRoute } from '../gateway/helpers.ts';
@@ -21,7 +21,7 @@ const track = useCleanup();
 async function editedFile(edit: (wat: string) => string): Promise<string> {
   const wat = edit(hostileWat({}));
   const path = join(await mkdtemp(join(tmpdir(), 'praxis-redteam-')), 'hostile.wasm');
-  await writeFile(path, await componentize(await parse(wat)));
+  await writeFile(path, await componentize(await parse(wat), WIT_OF['0.1.0']));
   return path;
 }
 
