@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { configFromFile } from '../../runtime/cli/reload-signal.ts';
-import { startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
-import { sleep, until } from '../gateway/helpers.ts';
+import { fixturePath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
+import { oneRoute, sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'praxis-reload-'));
@@ -119,5 +119,15 @@ describe('reload', () => {
     // The kept pool is still the live one after the old version drained.
     await until(() => gw!.logs.some((l) => /version 1 drained and closed/.test(l.msg)), 'the old version to close');
     expect(await ask(`${gw.url}/x`)).toEqual({ status: 200, version: 'a', out: 'a' });
+  });
+
+  it('the key-value store outlives a reload: a reloaded plugin reads what its old version wrote', async () => {
+    const probe = (pool: { max: number }): GatewayConfig => ({ ...oneRoute({ probe: { path: fixturePath('kv-probe'), pool } }, ['probe'], { up: 'http://127.0.0.1:9' }), ...LISTEN });
+    gw = await startTestGateway(probe({ max: 4 }));
+    const counter = async () => (await (await fetch(`${gw!.url}/`)).text()).trim().split('\n');
+    expect(await counter()).toEqual(['get=none', 'incr=1']);
+    expect(await counter()).toEqual(['get=1', 'incr=2']);
+    expect(await gw.reload(probe({ max: 8 }))).toMatchObject({ ok: true, changes: { pluginsChanged: ['probe'] } });
+    expect(await counter()).toEqual(['get=2', 'incr=3']);
   });
 });
