@@ -3,12 +3,12 @@
  * loopback scanner) to an echo upstream, captured by an in-memory exporter; and the traceparents
  * the scanner and the upstream receive, which must name those spans.
  */
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TracingHandle, startTracing } from '../../runtime/observability/tracing-setup.ts';
 import { pluginPath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
-import { until } from '../gateway/helpers.ts';
+import { testkit, until } from '../gateway/helpers.ts';
 
 const exporter = new InMemorySpanExporter();
 let tracing: TracingHandle;
@@ -31,6 +31,8 @@ beforeAll(async () => {
   gw = await startTestGateway({
     plugins: {
       headers: { path: pluginPath('request-headers'), config: { set: { 'x-traced': 'yes' } } },
+      trapper: testkit({ name: 'trapper', trapIfHeader: 'x-trap' }, { failure: 'closed' }),
+      'trapper-open': testkit({ name: 'trapper-open', trapIfHeader: 'x-trap' }, { failure: 'open' }),
       guard: {
         path: pluginPath('guardrail'),
         config: { scannerUrl: `${scanner.url}/scan`, failMode: 'closed', timeoutMs: 2000 },
@@ -38,7 +40,11 @@ beforeAll(async () => {
       },
     },
     upstreams: { echo: { endpoints: [upstream.url] } },
-    routes: [{ name: 'chat', upstream: 'echo', filters: ['headers', 'guard'] }],
+    routes: [
+      { name: 'trap', match: { pathPrefix: '/trap' }, upstream: 'echo', filters: ['trapper'] },
+      { name: 'trap-open', match: { pathPrefix: '/trap-open' }, upstream: 'echo', filters: ['trapper-open'] },
+      { name: 'chat', upstream: 'echo', filters: ['headers', 'guard'] },
+    ],
   });
 });
 
@@ -129,6 +135,26 @@ describe('spans of one request', () => {
     const seen = upstream.seen.at(-1)!.headers;
     expect(seen.traceparent).toBe(`00-${CLIENT_TRACE}-${idOf(up)}-01`);
     expect(seen.tracestate).toBe('vendor=1');
+  });
+
+  it('a hook that traps: its span says so; failing closed the request fails, failing open it continues', async () => {
+    const closed = await fetch(`${gw.url}/trap/x`, { headers: { 'x-trap': '1' } });
+    await closed.text();
+    expect(closed.status).toBe(500);
+    let { all, server } = await spans();
+    let hook = all.find((s) => s.attributes['praxis.plugin'] === 'trapper')!;
+    expect(hook.attributes).toMatchObject({ 'praxis.failure': 'trap', 'praxis.decision': 'fail' });
+    expect(hook.status.code).toBe(SpanStatusCode.ERROR);
+    expect(server.attributes['http.response.status_code']).toBe(500);
+    expect(server.status.code).toBe(SpanStatusCode.ERROR);
+    exporter.reset();
+    const open = await fetch(`${gw.url}/trap-open/x`, { headers: { 'x-trap': '1' } });
+    await open.text();
+    expect(open.status).toBe(200);
+    ({ all, server } = await spans());
+    hook = all.find((s) => s.attributes['praxis.plugin'] === 'trapper-open' && s.attributes['praxis.hook'] === 'on-request-headers')!;
+    expect(hook.attributes).toMatchObject({ 'praxis.failure': 'trap', 'praxis.decision': 'continue' });
+    expect(server.attributes['http.response.status_code']).toBe(200);
   });
 
   it('a refused request still gets its server span, with the status it got', async () => {
