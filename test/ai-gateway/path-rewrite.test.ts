@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneRoute, testkit } from '../gateway/helpers.ts';
 import { startEchoUpstream, startTestGateway, type TestServer } from '../helpers/servers.ts';
+import { EnvoyStream, mutationOf, requestHeaders, startTestExtProc } from '../extproc/client.ts';
 
 let upstream: TestServer;
 beforeAll(async () => { upstream = await startEchoUpstream(); });
@@ -38,5 +39,20 @@ describe(':path request mutation', () => {
   it('is not a response header', async () => {
     const { status } = await through({ setResponseHeader: [':path', '/x'] });
     expect(status).toBe(500);
+  });
+});
+
+describe(':path behind Envoy (ext_proc)', () => {
+  it("goes out as the :path header mutation, never as a header of that name", async () => {
+    const ep = await startTestExtProc(oneRoute({ tk: testkit({ setRequestHeader: [':path', '/v1/messages'] }) }, ['tk'], { main: 'http://127.0.0.1:9' }));
+    try {
+      const s = new EnvoyStream(ep.client);
+      const r = await s.send(requestHeaders('/v1/chat/completions'));
+      const m = mutationOf(r.requestHeaders?.response?.headerMutation);
+      expect(m.set[':path']).toEqual(['/v1/messages']);
+      s.end();
+    } finally {
+      await ep.close();
+    }
   });
 });
