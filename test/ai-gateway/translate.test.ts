@@ -98,6 +98,11 @@ describe('provider-translate (OpenAI client, Anthropic backend)', () => {
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, type: 'invalid_request_error' });
     expect((err as Error).message).toContain('messages of role tool are not translated');
+    const withTools = await client(base()).chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }],
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+    }).catch((e: unknown) => e);
+    expect((withTools as Error).message).toContain('tools are not translated');
     expect(anthropic.requests).toHaveLength(0);
   });
 

@@ -34,6 +34,15 @@ pub fn to_anthropic(body: &[u8], cfg: &Config) -> Result<Translated, String> {
     if req.as_object().is_none() {
         return Err("body is not a JSON object".into());
     }
+    // Refused rather than dropped: a client asking for these would get a silently different answer.
+    for key in ["tools", "functions"] {
+        if req.get(key).and_then(|t| t.as_array()).map_or(false, |t| !t.is_empty()) {
+            return Err(String::from(key) + " are not translated");
+        }
+    }
+    if req.get("n").and_then(|n| n.as_u64()).map_or(false, |n| n > 1) {
+        return Err("n above 1 is not translated".into());
+    }
     let model = req.get("model").and_then(|m| m.as_str()).ok_or("model is required")?;
     let mapped = cfg.models.iter().find(|(from, _)| from == model).map(|(_, to)| to.as_str());
     let model = mapped.or(cfg.default_model.as_deref()).unwrap_or(model);
