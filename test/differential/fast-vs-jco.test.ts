@@ -10,9 +10,7 @@ import type {
   FilterInstance, HeaderList, HostCalls, RequestHead, RequestInfo, Subrequest, SubrequestError, SubrequestResult,
 } from '../../runtime/component/types.ts';
 import { fixturePath, pluginPath, ROOT } from '../helpers/servers.ts';
-import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
-
-const NO_KV = noKeyValue('none in this test');
+import type { KvError, KvResult } from '../../runtime/keyvalue/types.ts';
 
 const cacheDir = `${ROOT}.praxis-cache`;
 const TESTKIT = fixturePath('testkit');
@@ -21,13 +19,16 @@ const ROUTER_RUST = pluginPath('header-router-rust');
 
 type Outcome = { ok: true; value: unknown } | { ok: false; trap: boolean; name: string };
 
-/** A host that records every call and answers sub-requests from a script. */
+/** A host that records every call, answers sub-requests from a script and keeps a key-value map (or fails every store call with `kvError`). */
 class RecordingHost implements HostCalls {
   readonly calls: unknown[] = [];
   readonly store = new Map<string, Uint8Array>();
+  readonly kv = new Map<string, Uint8Array>();
   private readonly answer: (req: Subrequest, i: number) => SubrequestResult;
-  constructor(answer: (req: Subrequest, i: number) => SubrequestResult = () => ({ ok: false, error: { tag: 'timeout' } })) {
+  private readonly kvError: KvError | undefined;
+  constructor(answer: (req: Subrequest, i: number) => SubrequestResult = () => ({ ok: false, error: { tag: 'timeout' } }), kvError?: KvError) {
     this.answer = answer;
+    this.kvError = kvError;
   }
   private n = 0;
   async httpSubrequest(req: Subrequest): Promise<SubrequestResult> {
@@ -50,11 +51,34 @@ class RecordingHost implements HostCalls {
   log(level: string, msg: string): void {
     this.calls.push(['log', level, msg]);
   }
-  readonly kvGet = NO_KV.kvGet;
-  readonly kvSet = NO_KV.kvSet;
-  readonly kvDelete = NO_KV.kvDelete;
-  readonly kvIncrement = NO_KV.kvIncrement;
-  readonly kvCompareAndSwap = NO_KV.kvCompareAndSwap;
+  private async kvAnswer<T>(call: unknown[], value: () => T): Promise<KvResult<T>> {
+    this.calls.push(call);
+    return this.kvError ? { ok: false, error: this.kvError } : { ok: true, value: value() };
+  }
+  kvGet(ns: string, key: string): Promise<KvResult<Uint8Array | undefined>> {
+    return this.kvAnswer(['kv-get', ns, key], () => this.kv.get(`${ns}/${key}`)?.slice());
+  }
+  kvSet(ns: string, key: string, value: Uint8Array, ttlMs?: number): Promise<KvResult<void>> {
+    return this.kvAnswer(['kv-set', ns, key, value.slice(), ttlMs], () => void this.kv.set(`${ns}/${key}`, value.slice()));
+  }
+  kvDelete(ns: string, key: string): Promise<KvResult<boolean>> {
+    return this.kvAnswer(['kv-delete', ns, key], () => this.kv.delete(`${ns}/${key}`));
+  }
+  kvIncrement(ns: string, key: string, delta: bigint, ttlMs?: number): Promise<KvResult<bigint>> {
+    return this.kvAnswer(['kv-increment', ns, key, String(delta), ttlMs], () => {
+      const next = BigInt(new TextDecoder().decode(this.kv.get(`${ns}/${key}`) ?? new TextEncoder().encode('0'))) + delta;
+      this.kv.set(`${ns}/${key}`, new TextEncoder().encode(String(next)));
+      return next;
+    });
+  }
+  kvCompareAndSwap(ns: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>> {
+    return this.kvAnswer(['kv-cas', ns, key, expected?.slice(), value.slice(), ttlMs], () => {
+      const current = this.kv.get(`${ns}/${key}`);
+      const same = current === undefined || expected === undefined ? current === expected : Buffer.from(current).equals(expected);
+      if (same) this.kv.set(`${ns}/${key}`, value.slice());
+      return same;
+    });
+  }
 }
 
 interface Pair { fast: FilterInstance; jco: FilterInstance }
@@ -94,9 +118,9 @@ async function outcome(p: Promise<unknown>): Promise<Outcome> {
 type Op = (inst: FilterInstance, host: HostCalls) => Promise<unknown>;
 
 /** Runs `op` on both bindings, each with its own recording host; expects equal outcomes and host calls. */
-async function same(p: Pair, op: Op, answer?: (req: Subrequest, i: number) => SubrequestResult): Promise<Outcome> {
-  const hf = new RecordingHost(answer);
-  const hj = new RecordingHost(answer);
+async function same(p: Pair, op: Op, answer?: (req: Subrequest, i: number) => SubrequestResult, kvError?: KvError): Promise<Outcome> {
+  const hf = new RecordingHost(answer, kvError);
+  const hj = new RecordingHost(answer, kvError);
   const of = await outcome(op(p.fast, hf));
   const oj = await outcome(op(p.jco, hj));
   expect(of).toEqual(oj);
@@ -253,6 +277,45 @@ describe('fast vs jco: sub-request results from the host', () => {
     const urls = Array.from({ length: 8 }, (_, i) => `http://127.0.0.1:1/${i}`).join(',');
     await same(p, reqHeaders([['x-fan', urls]]), (_r, i) => (i < errors.length ? { ok: false, error: errors[i]! } : okResult(i)));
   });
+});
+
+describe('fast vs jco: keyvalue calls', () => {
+  // Every call, unicode keys and values, none/some, TTLs, 64-bit deltas, in one script.
+  const SCRIPT = [
+    'get,,ключ', 'set,,ключ,значение 🦀,1000', 'get,,ключ', 'set,ns,k,v', 'del,,ключ', 'del,,ключ',
+    'incr,,n,9223372036854775806', 'incr,,n,1,5', 'incr,,m,-9223372036854775808', 'get,,n',
+    'cas,,c,~,a', 'cas,,c,~,b', 'cas,,c,a,b,7', 'get,,c',
+  ].join(';');
+  const errors: KvError[] = [
+    { tag: 'unavailable', reason: 'redis: connection refused' }, { tag: 'limit', reason: 'value too large ⚠' },
+    { tag: 'denied', reason: 'namespace "x" is not granted' }, { tag: 'invalid', reason: '' },
+  ];
+  /** The guest's `x-kv-result` header, split into one outcome per call. */
+  const kvResult = (o: Outcome): string[] | undefined => {
+    const v = (o as { value?: { mutations?: { setHeaders?: string[][] } } }).value;
+    return v?.mutations?.setHeaders?.find(([n]) => n === 'x-kv-result')?.[1]?.split(';');
+  };
+  const guests = [['testkit (AssemblyScript)', TESTKIT, JSON.stringify({ kvHeader: 'x-kv' })], ['kv-rust', fixturePath('kv-rust'), '{}']] as const;
+
+  for (const [name, path, config] of guests) {
+    it(`${name}: every call's ok values`, async () => {
+      const p = await pair(path, config);
+      const r = await same(p, reqHeaders([['x-kv', SCRIPT]]));
+      expect(kvResult(r)).toEqual([
+        'none', 'ok', 'some:значение 🦀', 'ok', 'true', 'false',
+        '9223372036854775806', '9223372036854775807', '-9223372036854775808', 'some:9223372036854775807',
+        'true', 'false', 'true', 'some:b',
+      ]);
+    });
+
+    it(`${name}: every kv-error variant, on every call`, async () => {
+      const p = await pair(path, config);
+      for (const e of errors) {
+        const r = await same(p, reqHeaders([['x-kv', 'get,,k;set,,k,v;del,,k;incr,,k,1;cas,,k,~,v']]), undefined, e);
+        expect(kvResult(r)).toEqual(Array.from({ length: 5 }, () => `err:${e.tag}:${e.reason}`));
+      }
+    });
+  }
 });
 
 describe('fast vs jco: failures', () => {
