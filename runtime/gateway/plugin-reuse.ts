@@ -49,11 +49,32 @@ export async function pluginsForReload(
       if (same) kept.add(name);
       filters.set(name, same ?? await load(name, cfg));
     }
+    await warmed(filters, kept);
   } catch (err) {
     await closeFresh(filters, kept);
     throw err;
   }
   return { filters, kept };
+}
+
+/** Longest a new pool may take to make its `pool.min` instances before the reload gives up. */
+const WARM_MS = 10_000;
+
+/**
+ * Waits until every new pool holds its `pool.min` instances (the load made and configured one;
+ * the pool makes the rest in the background), so the swap never puts a cold pool in front of
+ * traffic: what `/readyz` asks at start-up, asked before the swap.
+ */
+async function warmed(filters: ReadonlyMap<string, LoadedPlugin>, kept: ReadonlySet<string>): Promise<void> {
+  const end = Date.now() + WARM_MS;
+  for (const [name, f] of filters) {
+    if (kept.has(name)) continue;
+    // Made and configured: generic-pool's `size` also counts instances still being created.
+    for (let s = f.pool.stats(); s.available + s.borrowed < s.min; s = f.pool.stats()) {
+      if (Date.now() > end) throw new Error(`plugin "${name}": its pool did not warm (${s.available + s.borrowed}/${s.min} instances) within ${WARM_MS} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 }
 
 /** Closes the pools of `filters` that were loaded for this reload (not the kept ones). */
