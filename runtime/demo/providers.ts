@@ -169,6 +169,8 @@ export async function startFakeProvider(opts: ProviderOptions): Promise<FakeProv
   const requests: RecordedRequest[] = [];
   const self: FakeProvider = { url: '', requests, fail: opts.fail ?? 'none', close: async () => {} };
   const server = createServer(async (req, res) => {
+    // A kept-alive connection from before `refuse` was switched on is dropped on its next request.
+    if (self.fail === 'refuse') return void req.socket.destroy();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
