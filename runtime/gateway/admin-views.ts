@@ -58,7 +58,9 @@ export class GatewayReadiness {
     const out: string[] = [];
     for (const p of this.plugins()) {
       const s = p.pool.stats();
-      if (s.size < s.min) out.push(`${p.name} ${s.size}/${s.min}`);
+      // Made and configured: generic-pool's `size` also counts instances still being created.
+      const made = s.available + s.borrowed;
+      if (made < s.min) out.push(`${p.name} ${made}/${s.min}`);
     }
     return out;
   }
