@@ -123,7 +123,7 @@ function fragmentedStream(size: number): Handler {
     ['message_delta', { delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: 4 } }],
     ['message_stop', {}],
   ] as const;
-  const text = events.map(([type, data]) => `event: ${type}\r\ndata: ${JSON.stringify({ type, ...data })}\r\n\r\n`).join('');
+  const text = events.map(([type, data]) => `event: ${type}\r\ndata: ${JSON.stringify({ type, ...(data as object) })}\r\n\r\n`).join('');
   const bytes = Buffer.from(text);
   return async (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
