@@ -3,7 +3,6 @@
  * the upstream call (with retries and failover), response hooks, the response body streamed
  * back, and one access-log line.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeaderList, RequestHead } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
@@ -19,7 +18,6 @@ import { ExchangeClock } from './exchange-clock.ts';
 import { runAttempts } from './failover.ts';
 import { LISTEN_DEFAULTS, RequestBodyTimeout, watchRequestBody } from './listener.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
-import { normaliseTarget } from './paths.ts';
 import { sendError } from './responses.ts';
 
 /** Whether the client sends a body: from the raw request, since transfer-encoding is hop-by-hop and gone from the head. */
@@ -62,13 +60,6 @@ function hostCount(raw: string[]): number {
   return n;
 }
 
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
-/** The client's request id when it is a sane token (visible ASCII, at most 128 chars); else a fresh one. */
-function requestIdOf(incoming: string | undefined): string {
-  return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-}
-
 /** Adds the client's address to x-forwarded-for, and the original host and scheme, as proxies do. */
 function withForwarded(headers: HeaderList, req: IncomingMessage): HeaderList {
   const out = headers.filter(([k]) => k !== 'x-forwarded-for' && k !== 'x-forwarded-proto' && k !== 'x-forwarded-host');
@@ -79,24 +70,23 @@ function withForwarded(headers: HeaderList, req: IncomingMessage): HeaderList {
   out.push(['x-forwarded-proto', getHeader(headers, 'x-forwarded-proto') ?? 'http']);
   const host = getHeader(headers, 'x-forwarded-host') ?? getHeader(headers, 'host');
   if (host) out.push(['x-forwarded-host', host]);
-  const span = startServerSpan(headers, req.method ?? 'GET', target, id);
   return out;
 }
 
 export async function handleExchange(gw: GatewayState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const headers = fromRawHeaders(req.rawHeaders);
-    endServerSpan(span, status);
-  const id = requestIdOf(getHeader(headers, 'x-request-id'));
+  const identity = requestIdentity(headers);
+  const { id } = identity;
   const target = req.url ?? '/';
+  const span = startServerSpan(headers, req.method ?? 'GET', target, id);
   // What the access log shows: the normalised path once there is one, the raw target before.
   let path = target;
-  // A negative (or unparsable) depth from outside counts as 0: it must not buy a loop extra levels.
-  const depth = Math.max(0, Number(getHeader(headers, DEPTH_HEADER) ?? 0) || 0);
   const log = (status: number, extra: Record<string, unknown>) => {
     const ms = performance.now() - started;
     gw.metrics?.request(typeof extra.route === 'string' ? extra.route : '', status, ms / 1000);
     gw.accessLog.info({ id, method: req.method, path, status, durationMs: +ms.toFixed(3), ...extra }, 'access');
+    endServerSpan(span, status);
   };
   const bounds = gw.listen ?? LISTEN_DEFAULTS;
   // While attempts run, a stalled upload aborts the exchange (408); before or after, its connection goes.
@@ -105,32 +95,16 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
     watchRequestBody(req, bounds.requestBodyIdleTimeoutMs, () => (onBodyIdle ? onBodyIdle() : req.socket.destroy()));
   }
 
-  if (depth > gw.maxDepth) {
-    sendError(res, 508, 'loop_detected', id);
-    return log(508, { depth, maxDepth: gw.maxDepth });
-  }
-  if (gw.bridge.saturated()) {
-    sendError(res, 429, 'overloaded', id, {}, { 'retry-after': '1' });
-    return log(429, {});
-  }
   // RFC 9112 3.2: a request with more than one Host is refused, so routing (the first) and a
   // filter reading another one cannot disagree about where the request is going.
-  if (hostCount(req.rawHeaders) > 1) {
-    sendError(res, 400, 'bad_request', id);
-    return log(400, { refused: 'more than one Host header' });
+  const admission = admit(gw, { identity, target, headers, malformed: hostCount(req.rawHeaders) > 1 ? 'more than one Host header' : undefined });
+  if (admission.kind === 'refused') {
+    if (admission.path !== undefined) path = admission.path;
+    sendError(res, admission.status, admission.type, id, {}, admission.status === 429 ? { 'retry-after': '1' } : {});
+    return log(admission.status, admission.log);
   }
-  // Routing, filters and the upstream all see the one normalised path (see paths.ts).
-  const verdict = normaliseTarget(target, gw.paths);
-  if (!verdict.ok) {
-    sendError(res, 400, 'bad_request', id);
-    return log(400, { refused: verdict.reason });
-  }
-  path = verdict.path + verdict.query;
-  const route = gw.routes.match(verdict.path, headers);
-  if (!route) {
-    sendError(res, 404, 'no_route', id);
-    return log(404, path === target ? {} : { target });
-  }
+  const { route, ctx } = admission;
+  path = admission.path;
   const pipeline = gw.pipelines.get(route.name)!;
   bindRequest(ctx, span, req.method ?? 'GET', route.name);
   res.on('close', () => { if (!res.writableFinished) ctx.controller.abort(new RequestCancelled()); });
