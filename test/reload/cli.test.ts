@@ -95,4 +95,19 @@ describe('reload: the CLI', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
   });
+
+  it('kill -HUP on `praxis-wasm extproc` reloads it, and a broken file keeps it serving', async () => {
+    const { file, up } = await setup('extproc.yaml');
+    const cli = start(['extproc', '--config', file, '--port', '0']);
+    await until(() => /ext_proc service on/.test(cli.err()), 'the ext_proc banner', 60_000);
+    writeYaml(dir, 'extproc.yaml', versioned('b', up.url, { listen: { host: '127.0.0.1', port: 0 } }));
+    cli.child.kill('SIGHUP');
+    await until(() => /"msg":"config reloaded: version 2"/.test(cli.out()), 'the reload', 30_000);
+    writeYaml(dir, 'extproc.yaml', { ...versioned('c', up.url), bogus: true });
+    cli.child.kill('SIGHUP');
+    await until(() => /config reload failed, version 2 keeps serving: .*bogus/.test(cli.out()), 'the failed reload', 30_000);
+    expect(cli.child.exitCode).toBe(null);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+  });
 });
