@@ -108,7 +108,13 @@ for (const m of ['GET', 'POST']) {
   ratio(`tracing ${m}: on, no-op exporter / off CPU per request`, `tracing/noop/${m}`, `tracing/off/${m}`, 'cpu_us_per_req');
   ratio(`tracing ${m}: on, OTLP export / off CPU per request`, `tracing/otlp/${m}`, `tracing/off/${m}`, 'cpu_us_per_req');
   ratio(`tracing ${m}: on, OTLP export / off throughput`, `tracing/otlp/${m}`, `tracing/off/${m}`, 'ops_per_s');
+  ratio(`tracing ${m}: on, no-op / off least CPU per request of the rounds`, `tracing/noop/${m}`, `tracing/off/${m}`, 'cpu_min');
+  ratio(`tracing ${m}: on, OTLP / off least CPU per request of the rounds`, `tracing/otlp/${m}`, `tracing/off/${m}`, 'cpu_min');
 }
+// Tracing off: the cost of its calls per request, as a share of the gateway's CPU per request.
+const offNs = scenarios['tracing/off-path-calls']?.ns_per_req;
+const offCpu = scenarios['tracing/off/GET']?.cpu_us_per_req;
+if (typeof offNs === 'number' && typeof offCpu === 'number' && offCpu > 0) ratios['tracing GET: off-path calls / off CPU per request'] = round(offNs / 1000 / offCpu, 5);
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];

@@ -31,8 +31,11 @@ export function tracingOn(): boolean {
   return tracer !== null;
 }
 
-/** The server span of each request, so hook spans find their parent without a field on the context. */
-const requestSpans = new WeakMap<object, Span>();
+/**
+ * The server span's context of each request, so hook and upstream spans find their parent
+ * without a field on the request context; made once per request, not once per child.
+ */
+const requestSpans = new WeakMap<object, Context>();
 
 const headerGetter: TextMapGetter<HeaderList> = {
   keys: (carrier) => carrier.map(([k]) => k),
@@ -59,7 +62,7 @@ export function startServerSpan(headers: HeaderList, method: string, path: strin
 /** Ties the request's context (hook calls, sub-requests, the upstream) to its server span. */
 export function bindRequest(request: object, span: Span | undefined, method: string, route: string): void {
   if (span === undefined) return;
-  requestSpans.set(request, span);
+  requestSpans.set(request, trace.setSpan(ROOT_CONTEXT, span));
   span.setAttribute('praxis.route', route);
   span.updateName(`${method} ${route}`);
 }
@@ -75,12 +78,12 @@ export function endServerSpan(span: Span | undefined, status: number): void {
 /** Ends the server span bound to `request` (where the span was not kept by the caller: ext_proc). */
 export function endRequestSpan(request: object, status: number): void {
   if (tracer === null) return;
-  endServerSpan(requestSpans.get(request), status);
+  const parent = requestSpans.get(request);
+  endServerSpan(parent && trace.getSpan(parent), status);
 }
 
 function childContext(request: object): Context {
-  const parent = requestSpans.get(request);
-  return parent === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, parent);
+  return requestSpans.get(request) ?? ROOT_CONTEXT;
 }
 
 /** An INTERNAL span for one hook call of one plugin, under the request's server span. */
