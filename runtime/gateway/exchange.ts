@@ -82,10 +82,12 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   const span = startServerSpan(headers, req.method ?? 'GET', target, id);
   // What the access log shows: the normalised path once there is one, the raw target before.
   let path = target;
+  // The access record is built only when the access log writes it: a silent one costs nothing per request.
+  const accessOn = gw.accessLog.isLevelEnabled('info');
   const log = (status: number, extra: Record<string, unknown>) => {
     const ms = performance.now() - started;
     gw.metrics?.request(typeof extra.route === 'string' ? extra.route : '', status, ms / 1000);
-    gw.accessLog.info({ id, method: req.method, path, status, durationMs: +ms.toFixed(3), ...extra }, 'access');
+    if (accessOn) gw.accessLog.info({ id, method: req.method, path, status, durationMs: Math.round(ms * 1000) / 1000, ...extra }, 'access');
     endServerSpan(span, status);
   };
   const bounds = gw.listen ?? LISTEN_DEFAULTS;
@@ -130,7 +132,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   } finally {
     clock.stop();
     onBodyIdle = undefined;
-    log(ex.status, {
+    log(ex.status, !accessOn ? { route: route.name } : {
       route: route.name, upstream: ex.upstream, backend: ex.backend, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
       filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests, ...(detail !== undefined ? { detail } : {}),
       ...(path === target ? {} : { target }),

@@ -47,9 +47,27 @@ export class RequestCancelled extends Error {
 
 const CONTINUE: Action = { tag: 'continue' };
 
-// RFC 9110 token for names; values: visible ASCII, obs-text, space and tab (no CR/LF/NUL).
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+// RFC 9110 token characters for names, as a table: a char-code scan, no regex call per header.
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[c.charCodeAt(0)] = 1;
+
+function validName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 127 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Values: visible ASCII, obs-text, space and tab (no CR/LF/NUL, no DEL, nothing past U+00FF). */
+function validValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
 
 /** A header a filter asked for that HTTP cannot carry, described; undefined when all are fine. */
 function invalidHeaderIn(action: Action, hook: HookName): string | undefined {
@@ -63,8 +81,8 @@ function invalidHeaderIn(action: Action, hook: HookName): string | undefined {
       if (!ORIGIN_FORM.test(value)) return `${PATH_PSEUDO} ${JSON.stringify(value)}`;
       continue;
     }
-    if (!HEADER_NAME.test(name)) return `name ${JSON.stringify(name)}`;
-    if (!HEADER_VALUE.test(value)) return `value of ${name}`;
+    if (!validName(name)) return `name ${JSON.stringify(name)}`;
+    if (!validValue(value)) return `value of ${name}`;
   }
   return undefined;
 }

@@ -49,7 +49,8 @@ export class Pipeline {
   }
 
   async requestHeaders(ctx: RequestContext, head: RequestHead): Promise<RequestHeadersOutcome> {
-    const out: RequestHeadersOutcome = { head: { ...head }, passed: [] };
+    // The caller's head is never changed: a mutation replaces `out.head` (applyRequestMutations).
+    const out: RequestHeadersOutcome = { head, passed: [] };
     const info = this.info(ctx);
     for (const filter of this.filters) {
       if (!filter.info.headerHooks.requestHeaders) {
@@ -71,8 +72,12 @@ export class Pipeline {
     return out;
   }
 
-  /** The chain of body stages for one direction, over the given filters. */
+  /**
+   * The chain of body stages for one direction, over the given filters; the shared empty chain
+   * when none of them reads that body (most responses), with nothing built per request.
+   */
   bodyChain(ctx: RequestContext, filters: readonly ChainFilter[], direction: Direction): BodyChain {
+    if (!readsBody(filters, direction)) return NO_BODY_CHAIN;
     const ordered = direction === 'request' ? [...filters] : [...filters].reverse();
     const hook = direction === 'request' ? 'on-request-body' : 'on-response-body';
     const info = this.info(ctx);
@@ -82,7 +87,8 @@ export class Pipeline {
   }
 
   async responseHeaders(ctx: RequestContext, passed: readonly ChainFilter[], head: ResponseHead): Promise<ResponseHeadersOutcome> {
-    const out: ResponseHeadersOutcome = { head: { ...head } };
+    // As for requests: a mutation replaces `out.head`, the upstream's head is never changed.
+    const out: ResponseHeadersOutcome = { head };
     const info = this.info(ctx);
     for (let i = passed.length - 1; i >= 0; i--) {
       const filter = passed[i]!;
@@ -101,6 +107,16 @@ export class Pipeline {
     return out;
   }
 }
+
+/** Whether any of `filters` has a body mode other than none for `direction`. */
+function readsBody(filters: readonly ChainFilter[], direction: Direction): boolean {
+  for (const f of filters) {
+    if ((direction === 'request' ? f.info.requestBody : f.info.responseBody).tag !== 'none') return true;
+  }
+  return false;
+}
+
+const NO_BODY_CHAIN = new BodyChain([], 'request', () => Promise.reject(new Error('no filter reads this body')));
 
 export function applyRequestMutations(out: { head: RequestHead; upstream?: string; body?: Uint8Array }, m: Mutations): void {
   // `:path` (checked as origin-form by the invoker) rewrites the upstream's path, not a header.

@@ -35,6 +35,7 @@ export function createRequestContext(init: {
   logger: Logger;
 }): RequestContext {
   let logger: Logger | undefined;
+  let store: RequestStore | undefined;
   return {
     id: init.id,
     attempt: 1,
@@ -50,7 +51,11 @@ export function createRequestContext(init: {
     },
     // A child logger has its parent's level: the parent answers for it.
     logs: (level) => init.logger.isLevelEnabled(level),
-    store: new RequestStore(),
+    // Most requests' filters never touch the context store: it is made on first use.
+    get store() {
+      store ??= new RequestStore();
+      return store;
+    },
     subrequests: [],
     filterMs: {},
   };

@@ -114,6 +114,23 @@ describe('route filters once, upstream filters per attempt', () => {
     expect(only.seen[0]!.body).toBe('STREAMED');
   });
 
+  it('upstream filters see x-processor-attempt in the head; route filters do not', async () => {
+    const only = track(await answering(200));
+    const gw = await gateway({
+      plugins: { probe: testkit({ name: 'probe', rejectIfHeader: 'x-processor-attempt' }) },
+      upstreams: {
+        u: { backends: [{ name: 'b', endpoints: [only.url], upstreamFilters: ['probe'] }] },
+        v: { endpoints: [only.url] },
+      },
+      routes: [
+        { name: 'up', upstream: 'u', match: { pathPrefix: '/up' } },
+        { name: 'route', upstream: 'v', filters: ['probe'], match: { pathPrefix: '/route' } },
+      ],
+    });
+    expect((await send(`${gw.url}/up`)).text).toBe('rejected by probe');
+    expect((await send(`${gw.url}/route`)).status).toBe(200);
+  });
+
   it('an upstream filter that rejects answers the client, through the route filters\' response hooks', async () => {
     const only = track(await answering(200));
     const gw = await gateway({
