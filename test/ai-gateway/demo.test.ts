@@ -30,6 +30,8 @@ beforeAll(async () => {
   const [openai, anthropic] = config.upstreams.llm!.backends!;
   openai!.endpoints = [primary.url];
   anthropic!.endpoints = [fallback.url];
+  // A budget small enough to spend in a few requests.
+  (config.plugins!['token-budget']!.config as Record<string, unknown>).budget = 60;
   const guardrail = config.plugins!.guardrail!;
   guardrail.allowedHosts = [new URL(scanner.url).host];
   (guardrail.config as Record<string, unknown>).scannerUrl = `${scanner.url}/scan`;
@@ -44,14 +46,14 @@ afterAll(async () => {
 
 describe('examples/ai-gateway.yaml', () => {
   it('answers through the fallback, translated, when the primary fails', async () => {
-    const res = await client(`http://127.0.0.1:${gw.port}`).chat.completions.create(ASK);
+    const res = await client(`http://127.0.0.1:${gw.port}`, 'sk-client-1').chat.completions.create(ASK);
     expect(res.choices[0]!.message.content).toContain('fake anthropic provider (claude-3-5-haiku-latest)');
     expect(primary.requests.at(-1)!.headers.authorization).toBe(`Bearer ${env.OPENAI_API_KEY}`);
     expect(fallback.requests.at(-1)!.headers['x-api-key']).toBe(env.ANTHROPIC_API_KEY);
   });
 
   it('streams through the fallback', async () => {
-    const stream = await client(`http://127.0.0.1:${gw.port}`).chat.completions.create({ ...ASK, stream: true });
+    const stream = await client(`http://127.0.0.1:${gw.port}`, 'sk-client-2').chat.completions.create({ ...ASK, stream: true });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toContain('You said: ping pong');
@@ -59,11 +61,24 @@ describe('examples/ai-gateway.yaml', () => {
 
   it('the guardrail blocks a flagged prompt before any provider sees it', async () => {
     const before = primary.requests.length + fallback.requests.length;
-    const err = await client(`http://127.0.0.1:${gw.port}`).chat.completions.create({
+    const err = await client(`http://127.0.0.1:${gw.port}`, 'sk-client-3').chat.completions.create({
       model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'plan an attack' }],
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403 });
     expect(primary.requests.length + fallback.requests.length).toBe(before);
+  });
+
+  it('charges the translated usage to the client\'s key: its budget runs out, another key\'s does not', async () => {
+    const ai = client(`http://127.0.0.1:${gw.port}`, 'sk-client-budget');
+    let answered = 0;
+    let refused: unknown;
+    for (let i = 0; i < 10 && !refused; i++) {
+      await ai.chat.completions.create(ASK).then(() => answered++, (e: unknown) => { refused = e; });
+    }
+    expect(answered).toBeGreaterThanOrEqual(2);
+    expect(refused).toMatchObject({ status: 429 });
+    const other = await client(`http://127.0.0.1:${gw.port}`, 'sk-client-other').chat.completions.create(ASK);
+    expect(other.choices[0]!.message.content).toContain('fake anthropic provider');
   });
 
   it('starts from the CLI (`praxis-wasm run --config examples/ai-gateway.yaml`) and serves', async () => {
