@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { configFromFile } from '../../runtime/cli/reload-signal.ts';
+import { loadConfigFile } from '../../runtime/config/load.ts';
 import { fixturePath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 import { oneRoute, sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from './helpers.ts';
@@ -129,5 +130,12 @@ describe('reload', () => {
     expect(await counter()).toEqual(['get=1', 'incr=2']);
     expect(await gw.reload(probe({ max: 8 }))).toMatchObject({ ok: true, changes: { pluginsChanged: ['probe'] } });
     expect(await counter()).toEqual(['get=2', 'incr=3']);
+  });
+
+  it('the reload block: watch and debounceMs are accepted; a bad value is refused naming the key', async () => {
+    const base = versioned('a', 'http://127.0.0.1:9');
+    const ok = await loadConfigFile(writeYaml(dir, 'reload-ok.yaml', { ...base, reload: { watch: true, debounceMs: 50 } }));
+    expect(ok.config.reload).toEqual({ watch: true, debounceMs: 50 });
+    await expect(loadConfigFile(writeYaml(dir, 'reload-bad.yaml', { ...base, reload: { debounceMs: -1 } }))).rejects.toThrow(/reload\.debounceMs/);
   });
 });
