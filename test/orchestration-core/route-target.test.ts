@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../runtime/config/load.ts';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { useCleanup } from '../helpers/cleanup.ts';
-import { startEchoUpstream, startTestGateway, type TestGateway } from '../helpers/servers.ts';
-import { testkit } from '../gateway/helpers.ts';
+import { startEchoUpstream, startServer, startTestGateway, type TestGateway } from '../helpers/servers.ts';
+import { sleep, testkit, until } from '../gateway/helpers.ts';
 import { send } from './helpers.ts';
 
 const track = useCleanup();
@@ -85,6 +85,34 @@ describe('route:// sub-requests', () => {
     const statuses = up.seen.map((s) => s.headers['x-sub-status']);
     expect(statuses.filter((s) => s === '508')).toHaveLength(1);
     expect(gw.logs.some((l) => l.log === 'access' && l.status === 508 && l.depth === 3)).toBe(true);
+  });
+
+  it('runs under the sub-request bounds: the timeout cuts the inner exchange, the response ceiling holds', async () => {
+    const outerUp = track(await startEchoUpstream());
+    const slow = track(await startServer(async (_req, res) => { await sleep(3000); res.end('late'); }));
+    const big = track(await startServer((_req, res) => { res.end('x'.repeat(5000)); }));
+    const gw = await gateway({
+      plugins: {
+        caller: testkit({ name: 'caller', subrequestUrlHeader: 'x-sub-url' }, {
+          allowedHosts: ['route://slow', 'route://big'], subrequests: { timeoutMs: 200, maxResponseBytes: 1000 },
+        }),
+      },
+      upstreams: { outer: { endpoints: [outerUp.url] }, slow: { endpoints: [slow.url] }, big: { endpoints: [big.url] } },
+      routes: [
+        { name: 'outer', upstream: 'outer', filters: ['caller'] },
+        { name: 'slow', upstream: 'slow', match: { pathPrefix: '/slow' } },
+        { name: 'big', upstream: 'big', match: { pathPrefix: '/big' } },
+      ],
+    });
+    const started = Date.now();
+    await send(`${gw.url}/a`, { headers: { 'x-sub-url': 'route://slow/' } });
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(outerUp.seen[0]!.headers['x-sub-error']).toBe('timeout');
+    // The inner exchange saw its caller go away (499), rather than running on to its own deadline.
+    await until(() => gw.logs.some((l) => l.log === 'access' && l.route === 'slow'), 'the inner access line');
+    expect(gw.logs.find((l) => l.log === 'access' && l.route === 'slow')!.status).toBe(499);
+    await send(`${gw.url}/b`, { headers: { 'x-sub-url': 'route://big/' } });
+    expect(outerUp.seen[1]!.headers['x-sub-error']).toBe('too-large');
   });
 
   it('is denied unless allowedHosts grants the route', async () => {
