@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginConfig, RouteConfig } from '../../runtime/config/types.ts';
 import { pluginPath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 import { call, freePort } from '../orchestration/support.ts';
+import { exampleConfig } from '../plugins-rate-limit/helpers.ts';
 
 let upstream: TestServer;
 let retriever: TestServer;
@@ -112,4 +113,11 @@ describe('rag fails open', () => {
       expect(gw.logs.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith(`rag: retrieval failed (${why}`))).toBe(true);
     });
   }
+});
+
+describe('examples/rag.yaml', () => {
+  it('starts as shipped (the plugin accepts its config)', async () => {
+    const example = await startTestGateway(await exampleConfig('rag', upstream.url));
+    await example.close();
+  });
 });

@@ -1,7 +1,9 @@
-/** A gateway with one rate-limit (or token-budget) filter in front of an echo upstream. */
+/** Gateways with one rate-limit (or token-budget) filter in front of a loopback upstream; the shipped examples. */
+import { resolve } from 'node:path';
 import { request } from 'undici';
+import { loadConfigFile } from '../../runtime/config/load.ts';
 import type { GatewayConfig, KeyValueConfig } from '../../runtime/config/types.ts';
-import { pluginPath } from '../helpers/servers.ts';
+import { pluginPath, ROOT } from '../helpers/servers.ts';
 
 export function limitedGateway(plugin: string, config: Record<string, unknown>, upstream: string, keyvalue?: KeyValueConfig): GatewayConfig {
   return {
@@ -28,4 +30,12 @@ export async function statuses(url: string, n: number, headers: Record<string, s
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push((await send(url, headers)).status);
   return out;
+}
+
+/** examples/<name>.yaml as shipped, its plugin paths resolved and every upstream sent to `upstream`. */
+export async function exampleConfig(name: string, upstream: string): Promise<GatewayConfig> {
+  const { config, baseDir } = await loadConfigFile(`${ROOT}examples/${name}.yaml`);
+  for (const p of Object.values(config.plugins ?? {})) p.path = resolve(baseDir, p.path);
+  for (const u of Object.values(config.upstreams)) if (u.endpoints) u.endpoints = [upstream];
+  return config;
 }

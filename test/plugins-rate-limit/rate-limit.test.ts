@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.ts';
 import { startEchoUpstream, startTestGateway, type TestServer } from '../helpers/servers.ts';
-import { limitedGateway, send, statuses } from './helpers.ts';
+import { exampleConfig, limitedGateway, send, statuses } from './helpers.ts';
 
 const track = useCleanup();
 let upstream: TestServer;
@@ -86,5 +86,14 @@ describe('rate-limit: keys', () => {
     const gw = await start({ limit: 1, windowSeconds: 3600, algorithm: 'fixed', keyFrom: 'header', keyName: 'x-api-key', failureMode: 'closed' });
     const url = `http://127.0.0.1:${gw.port}/`;
     expect(await statuses(url, 2, { 'x-api-key': 'k'.repeat(2000) })).toEqual([200, 429]);
+  });
+});
+
+describe('examples/rate-limit.yaml', () => {
+  it('runs as shipped: 5 requests a minute per x-api-key', async () => {
+    const gw = track(await startTestGateway(await exampleConfig('rate-limit', upstream.url)));
+    const url = `http://127.0.0.1:${gw.port}/`;
+    expect(await statuses(url, 6, { 'x-api-key': 'alice' })).toEqual([200, 200, 200, 200, 200, 429]);
+    expect((await send(url, { 'x-api-key': 'bob' })).headers['ratelimit-policy']).toBe('"per-key";q=5;w=60');
   });
 });

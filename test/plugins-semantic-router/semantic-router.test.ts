@@ -8,6 +8,7 @@ import { startClassifier, type Classifier } from '../../examples/classifier.ts';
 import type { PluginConfig, RouteConfig } from '../../runtime/config/types.ts';
 import { pluginPath, startEchoUpstream, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 import { call, freePort } from '../orchestration/support.ts';
+import { exampleConfig } from '../plugins-rate-limit/helpers.ts';
 
 let general: TestServer;
 let mathA: TestServer;
@@ -174,5 +175,12 @@ describe('semantic-router config', () => {
       });
       await expect(start).rejects.toThrow(/routes|default/);
     }
+  });
+});
+
+describe('examples/semantic-router.yaml', () => {
+  it('starts as shipped (the plugin accepts its config)', async () => {
+    const example = await startTestGateway(await exampleConfig('semantic-router', general.url));
+    await example.close();
   });
 });

@@ -2,8 +2,9 @@
  * An OpenAI-style upstream for the token-budget tests: a JSON completion with `usage`, or (with
  * "stream": true) an SSE stream whose last chunk before [DONE] carries it. A stream stops after
  * its first event until `release()`, so a test can see that the gateway passed it on.
- * `"fail": true` answers 500, still with `usage`.
+ * `"fail": true` answers 500, still with `usage`; a JSON answer is gzipped when the request accepts gzip.
  */
+import { gzipSync } from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/servers.ts';
 
 export interface FakeLlm extends TestServer {
@@ -17,12 +18,15 @@ export async function startFakeLlm(usage = { prompt: 10, completion: 20 }): Prom
   let open!: () => void;
   let gate = new Promise<void>((r) => { open = r; });
   const u = () => ({ prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion });
-  const server = await startServer(async (_req, res, body) => {
+  const server = await startServer(async (req, res, body) => {
     const asked = JSON.parse(body || '{}') as { stream?: boolean; fail?: boolean };
     const stream = asked.stream === true;
     if (!stream) {
-      res.writeHead(asked.fail ? 500 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'the "usage": {"total_tokens": 999999} trick' } }], usage: u() }));
+      const text = JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'the "usage": {"total_tokens": 999999} trick' } }], usage: u() });
+      // As a real provider does when the request asks for it.
+      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      res.writeHead(asked.fail ? 500 : 200, { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(gzip ? gzipSync(text) : text);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });

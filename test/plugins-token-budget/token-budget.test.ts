@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.ts';
 import { startTestGateway } from '../helpers/servers.ts';
-import { limitedGateway, send } from '../plugins-rate-limit/helpers.ts';
+import { exampleConfig, limitedGateway, send } from '../plugins-rate-limit/helpers.ts';
 import { startFakeLlm, type FakeLlm } from './fake-llm.ts';
 
 const track = useCleanup();
@@ -78,11 +78,32 @@ describe('token-budget (memory store)', () => {
     expect([await post('u1'), await post('u1'), await post('u1'), await post('u2')]).toEqual([200, 200, 429, 200]);
   });
 
+  it('a client asking for gzip is still charged (the upstream is asked for an uncompressed answer)', async () => {
+    const gw = await start({ budget: 50 });
+    const url = `http://127.0.0.1:${gw.port}/`;
+    const h = { authorization: 'Bearer gz', 'content-type': 'application/json', 'accept-encoding': 'gzip' };
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) seen.push((await send(url, h, chat())).status);
+    expect(seen).toEqual([200, 200, 429]);
+    expect(llm.seen.at(-1)!.headers['accept-encoding']).toBeUndefined();
+  });
+
   it('an error response is not charged, whatever usage it reports', async () => {
     const gw = await start({ budget: 1 });
     const url = `http://127.0.0.1:${gw.port}/`;
     for (let i = 0; i < 3; i++) expect((await send(url, { authorization: 'Bearer k' }, chat(false, { fail: true }))).status).toBe(500);
     expect((await send(url, { authorization: 'Bearer k' }, chat())).status).toBe(200);
     expect((await send(url, { authorization: 'Bearer k' }, chat())).status).toBe(429);
+  });
+});
+
+describe('examples/token-budget.yaml', () => {
+  it('runs as shipped: 50 tokens an hour per API key', async () => {
+    const gw = track(await startTestGateway(await exampleConfig('token-budget', llm.url)));
+    const url = `http://127.0.0.1:${gw.port}/v1/chat/completions`;
+    const h = { authorization: 'Bearer sk-alice', 'content-type': 'application/json' };
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) seen.push((await send(url, h, chat())).status);
+    expect(seen).toEqual([200, 200, 429]); // 30 tokens a completion here
   });
 });

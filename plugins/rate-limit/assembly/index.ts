@@ -45,7 +45,9 @@ class RateLimit extends Filter {
     this.failOpen = c.getString("failureMode", "open")! == "open";
     this.policy = c.getString("policyName", "default")!;
     const body = this.keyFrom == FROM_BODY ? BodyMode.streamBuffer(<u32>c.getNumber("maxBytes", 1048576)) : BodyMode.none();
-    return ConfigResult.ok(new FilterInfo("rate-limit", body, BodyMode.none()));
+    const info = new FilterInfo("rate-limit", body, BodyMode.none());
+    // A key from the body is read there: the request-headers hook would have nothing to do.
+    return ConfigResult.ok(this.keyFrom == FROM_BODY ? info.withoutRequestHeaders() : info);
   }
 
   /** `RateLimit-Policy`: the quota and window (draft-ietf-httpapi-ratelimit-headers). */
@@ -95,7 +97,7 @@ class RateLimit extends Filter {
 
   onRequestHeaders(info: RequestInfo, head: RequestHead): Action {
     // A retried attempt is the same client request: it was counted once already.
-    if (info.attempt > 1 || this.keyFrom == FROM_BODY) return Action.continue();
+    if (info.attempt > 1) return Action.continue();
     return this.decide(this.keyFrom == FROM_CLIENT ? clientAddress(head.headers, this.trustedProxies) : head.headers.get(this.keyName));
   }
 

@@ -46,7 +46,9 @@ class TokenBudget extends Filter {
     this.policy = c.getString("policyName", "tokens")!;
     this.tailBytes = <i32>c.getNumber("tailBytes", 16384);
     const request = this.keyFrom == FROM_BODY ? BodyMode.streamBuffer(<u32>c.getNumber("maxBytes", 1048576)) : BodyMode.none();
-    return ConfigResult.ok(new FilterInfo("token-budget", request, BodyMode.stream()));
+    const info = new FilterInfo("token-budget", request, BodyMode.stream());
+    // A key from the body is read there: the request-headers hook would have nothing to do.
+    return ConfigResult.ok(this.keyFrom == FROM_BODY ? info.withoutRequestHeaders() : info);
   }
 
   policyHeader(): string {
@@ -56,7 +58,7 @@ class TokenBudget extends Filter {
   /** Whether the key may spend more in this window; remembers what to charge when it may. */
   check(raw: string | null): Action {
     if (raw === null) {
-      if (!this.missingShared) return Action.continue();
+      if (!this.missingShared) return this.pass();
       raw = "-"; // requests without a key share one budget
     }
     const clock = context.getString(CLOCK);
@@ -81,13 +83,21 @@ class TokenBudget extends Filter {
     }
     context.setString(COUNTER, counter);
     context.setString(HEADER, Json.quote(this.policy) + ";r=" + (this.budget - spent).toString() + ";t=" + reset.toString());
-    return Action.continue();
+    return this.pass();
+  }
+
+  /**
+   * On to the upstream, asking for an uncompressed answer: the usage must be readable in the
+   * tail, or a client could spend without being charged by asking for gzip.
+   */
+  pass(): Action {
+    return Action.continueWith(new Mutations().removeHeader("accept-encoding"));
   }
 
   failed(why: string, unavailable: bool): Action {
     if (this.failOpen) {
       log.warn("token-budget: store failed (" + why + "); failureMode open, continuing");
-      return Action.continue();
+      return this.pass();
     }
     log.warn("token-budget: store failed (" + why + "); failureMode closed, answering 503");
     const body = "{\"error\":{\"type\":\"token_budget_unavailable\",\"reason\":\"budget store " + (unavailable ? "unavailable" : "error") + "\"}}";
@@ -95,7 +105,7 @@ class TokenBudget extends Filter {
   }
 
   onRequestHeaders(info: RequestInfo, head: RequestHead): Action {
-    if (info.attempt > 1 || this.keyFrom == FROM_BODY) return Action.continue();
+    if (info.attempt > 1) return Action.continue();
     return this.check(this.keyFrom == FROM_API_KEY ? apiKey(head.headers) : head.headers.get(this.keyName));
   }
 
