@@ -34,6 +34,8 @@ const SAMPLERS: ReadonlySet<string> = new Set([
   'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',
 ]);
 const DEFAULT_ENDPOINT = 'http://localhost:4318';
+/** The longest a stop waits for the last spans to be exported. */
+const SHUTDOWN_EXPORT_MS = 3000;
 
 type Env = Record<string, string | undefined>;
 
@@ -87,7 +89,7 @@ export interface TracingHandle {
   readonly settings: TracingSettings;
   /** Exports what is buffered. */
   flush(): Promise<void>;
-  /** Exports what is buffered, then switches spans off. */
+  /** Exports what is buffered (waiting at most 3 s; undeliverable spans are dropped), then switches spans off. */
   shutdown(): Promise<void>;
 }
 
@@ -124,7 +126,12 @@ export async function startTracing(settings: TracingSettings, opts: { spanExport
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       installTracer(null);
-      await provider.shutdown();
+      // Spans that cannot be delivered are lost, not a failed stop: a collector that is down or
+      // slow gets a bounded last try, and the process exits whatever it answered.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((r) => { timer = setTimeout(r, SHUTDOWN_EXPORT_MS); });
+      await Promise.race([provider.shutdown().catch(() => {}), bound]);
+      clearTimeout(timer);
     },
   };
 }

@@ -52,6 +52,14 @@ function runGateway(config: string, env: Record<string, string> = {}): Promise<{
   });
 }
 
+/** The CLI run to its exit, with `env` added. */
+function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
+  const proc = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+  return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, err })));
+}
+
 describe('OTLP export', () => {
   it('sends the spans of a request to the collector, with the service name, and flushes on SIGTERM', async () => {
     const config = join(dir, 'gateway.yaml');
@@ -85,5 +93,32 @@ describe('OTLP export', () => {
     const up = spans.find((s) => s.name === 'upstream echo')!;
     const sent = String(upstream.seen.at(-1)!.headers.traceparent);
     expect(sent.split('-')[2]).toBe(Buffer.from(up.spanId, 'hex').length === 8 ? up.spanId : Buffer.from(up.spanId, 'base64').toString('hex'));
+  });
+
+  it('a collector that is down costs the requests nothing, and the gateway still stops on SIGTERM', async () => {
+    const config = join(dir, 'down.yaml');
+    await writeFile(config, [
+      'tracing: { enabled: true, endpoint: "http://127.0.0.1:9" }',
+      'upstreams:',
+      `  echo: { endpoints: ["${upstream.url}"] }`,
+      'routes:',
+      '  - { name: main, upstream: echo }',
+    ].join('\n'));
+    const gw = await runGateway(config);
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${gw.url}/x${i}`);
+      expect(r.status).toBe(200);
+      await r.text();
+    }
+    child!.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+  });
+
+  it('a bad OTEL_* value stops the start, naming the variable', async () => {
+    const config = join(dir, 'plain.yaml');
+    await writeFile(config, ['upstreams:', `  echo: { endpoints: ["${upstream.url}"] }`, 'routes:', '  - { name: main, upstream: echo }'].join('\n'));
+    const r = await runCli(['run', '--config', config, '--port', '0'], { OTEL_TRACES_EXPORTER: 'jaeger' });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/OTEL_TRACES_EXPORTER: "jaeger"/);
   });
 });
