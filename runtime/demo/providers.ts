@@ -5,10 +5,11 @@
  * - `anthropic`: Messages, `POST /v1/messages`, JSON or SSE events `message_start`,
  *   `content_block_start`, `content_block_delta`, `content_block_stop`, `message_delta` (usage),
  *   `message_stop`; wants `x-api-key` and `anthropic-version`, and refuses an OpenAI-shaped body.
- * `fail` makes it answer 503 (`503`) or drop every connection unanswered (`refuse`). Every request
+ * A whole answer is gzipped when the request accepts gzip (as the real ones do). `fail` makes it answer 503 (`503`) or drop every connection unanswered (`refuse`). Every request
  * is recorded (`requests`), so a test can see which headers reached which provider.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
 export type ProviderKind = 'openai' | 'anthropic';
@@ -59,6 +60,13 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** A whole answer, gzipped when the request accepts it, as the real APIs do. */
+function answer(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return json(res, 200, body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+  res.end(gzipSync(JSON.stringify(body)));
+}
+
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('');
@@ -89,13 +97,13 @@ function readChat(provider: ProviderKind, body: string): Chat | string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function answerOpenAI(res: ServerResponse, chat: Chat, body: string, delayMs: number): Promise<void> {
+async function answerOpenAI(req: IncomingMessage, res: ServerResponse, chat: Chat, body: string, delayMs: number): Promise<void> {
   const parts = reply('openai', chat);
   const id = `chatcmpl-fake${Date.now()}`;
   const created = Math.floor(Date.now() / 1000);
   const usage = { prompt_tokens: chat.inputTokens, completion_tokens: parts.length, total_tokens: chat.inputTokens + parts.length };
   if (!chat.stream) {
-    json(res, 200, {
+    answer(req, res, {
       id, object: 'chat.completion', created, model: chat.model,
       choices: [{ index: 0, message: { role: 'assistant', content: parts.join(''), refusal: null }, logprobs: null, finish_reason: 'stop' }],
       usage,
@@ -116,11 +124,11 @@ async function answerOpenAI(res: ServerResponse, chat: Chat, body: string, delay
   res.end('data: [DONE]\n\n');
 }
 
-async function answerAnthropic(res: ServerResponse, chat: Chat, delayMs: number): Promise<void> {
+async function answerAnthropic(req: IncomingMessage, res: ServerResponse, chat: Chat, delayMs: number): Promise<void> {
   const parts = reply('anthropic', chat);
   const id = `msg_fake${Date.now()}`;
   if (!chat.stream) {
-    json(res, 200, {
+    answer(req, res, {
       id, type: 'message', role: 'assistant', model: chat.model,
       content: [{ type: 'text', text: parts.join('') }],
       stop_reason: 'end_turn', stop_sequence: null,
@@ -181,8 +189,8 @@ export async function startFakeProvider(opts: ProviderOptions): Promise<FakeProv
     if (auth) return json(res, 401, apiError(opts.provider, 'authentication_error', auth));
     const chat = readChat(opts.provider, body);
     if (typeof chat === 'string') return json(res, 400, apiError(opts.provider, 'invalid_request_error', chat));
-    if (opts.provider === 'openai') await answerOpenAI(res, chat, body, delayMs);
-    else await answerAnthropic(res, chat, delayMs);
+    if (opts.provider === 'openai') await answerOpenAI(req, res, chat, body, delayMs);
+    else await answerAnthropic(req, res, chat, delayMs);
   });
   // `refuse`: the connection is accepted and dropped unanswered, as a provider that went away.
   server.on('connection', (socket) => { if (self.fail === 'refuse') socket.destroy(); });

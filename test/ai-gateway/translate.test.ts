@@ -41,6 +41,8 @@ describe('provider-translate (OpenAI client, Anthropic backend)', () => {
     expect(sent.messages).toEqual([{ role: 'user', content: 'ping pong' }]);
     expect(seen.headers['x-api-key']).toBe(ANTHROPIC_KEY);
     expect(seen.headers['anthropic-version']).toBe('2023-06-01');
+    // The client accepts gzip, and the fake (as the real API) would compress: the answer must come back plain.
+    expect(seen.headers['accept-encoding']).toBe('identity');
     // The client's own bearer token is not passed on to the provider.
     expect(seen.headers.authorization).toBeUndefined();
   });

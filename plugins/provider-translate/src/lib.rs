@@ -90,8 +90,10 @@ impl Filter for ProviderTranslate {
             return Action::Continue(None);
         }
         st.set("on", "1");
-        // `:path` is the upstream's path: Anthropic answers on /v1/messages.
-        Action::mutate(Mutations::new().set_header(":path", self.cfg.path.as_str()).set_header("content-type", "application/json").remove_header("content-length"))
+        // `:path` is the upstream's path: Anthropic answers on /v1/messages. The answer must come
+        // back uncompressed to be translated (clients such as the openai SDK accept gzip).
+        let m = Mutations::new().set_header(":path", self.cfg.path.as_str()).set_header("content-type", "application/json");
+        Action::mutate(m.set_header("accept-encoding", "identity").remove_header("content-length"))
     }
 
     fn on_request_body(&mut self, info: &RequestInfo, chunk: Vec<u8>, end_of_stream: bool) -> Action {
@@ -116,6 +118,12 @@ impl Filter for ProviderTranslate {
     fn on_response_headers(&mut self, info: &RequestInfo, head: &ResponseHead) -> Action {
         let st = state(info);
         if st.get("on") != "1" {
+            return Action::Continue(None);
+        }
+        if head.headers.get("content-encoding").map_or(false, |e| !e.eq_ignore_ascii_case("identity")) {
+            // Encoded despite accept-encoding: identity; passed on as it came, not garbled.
+            log::warn("the upstream answered with a content-encoding; its answer passes untranslated");
+            st.set("on", "");
             return Action::Continue(None);
         }
         let sse = head.headers.get("content-type").map_or(false, |c| c.starts_with("text/event-stream"));
