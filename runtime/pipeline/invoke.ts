@@ -143,41 +143,41 @@ export class HookInvoker {
       const invalid = invalidHeaderIn(action, hook);
       if (invalid) throw new InvalidAction(`the filter returned a header that cannot be sent: ${invalid}`);
       if (probe) ejection.probeSucceeded(Date.now());
+      hookDecided(span, action.tag);
       return action;
     } catch (err) {
       if (err instanceof RequestCancelled) {
         if (probe) ejection.probeAbandoned();
+        hookFailed(span, 'cancelled', false);
         throw err;
-      hookDecided(span, action.tag);
       }
       if (err instanceof PoolTimeoutError) {
         if (probe) ejection.probeAbandoned();
         ctx.logger.warn({ plugin: filter.name, hook }, err.message);
-        hookFailed(span, 'cancelled', false);
         this.metrics?.failure(filter.name, hook, 'pool_exhausted');
+        hookFailed(span, 'pool_exhausted', false);
         throw new FilterFailure(503, 'pool_exhausted', filter.name, hook, err.message);
       }
       if (signal.aborted) {
         // What failed after the client went away (or the route timed out) says nothing about the plugin.
         if (probe) ejection.probeAbandoned();
-        hookFailed(span, 'pool_exhausted', false);
         throw new RequestCancelled();
       }
       const message = err instanceof Error ? err.message : String(err);
       const kind = failureKind(err);
       ctx.logger.error({ plugin: filter.name, hook, kind, trap: err instanceof GuestTrap, failure: filter.failure }, `filter failed: ${message}`);
       this.metrics?.failure(filter.name, hook, kind);
+      hookFailed(span, kind, filter.failure === 'open');
       ejection.failed(kind, Date.now(), probe);
       if (filter.failure === 'open') return CONTINUE;
       throw new FilterFailure(500, 'filter_failed', filter.name, hook, message);
     } finally {
+      endSpan(span);
       const ms = performance.now() - started;
-      hookFailed(span, kind, filter.failure === 'open');
       ctx.filterMs[filter.name] = (ctx.filterMs[filter.name] ?? 0) + ms;
       if (this.metrics) this.seriesOf(filter, hook, this.metrics).observe(ms / 1000);
     }
   }
-      endSpan(span);
 
   private seriesOf(filter: ChainFilter, hook: HookName, metrics: Metrics): HistogramSeries {
     let byHook = this.series.get(filter);
