@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../runtime/config/load.ts';
-import type { GatewayConfig } from '../../runtime/config/types.ts';
+import type { GatewayConfig, PluginConfig } from '../../runtime/config/types.ts';
 import { type LogLine, pluginPath, ROOT, startServer, startTestGateway, type TestGateway, type TestServer } from '../helpers/servers.ts';
 
 type Mode = 'ok' | '500' | 'hang';
@@ -82,7 +82,7 @@ afterEach(async () => {
   gw = undefined;
 });
 
-const plugin = (): GatewayConfig['plugins'][string] => ({
+const plugin = (): PluginConfig => ({
   path: pluginPath('epd-disagg'),
   config: { encode: [e1.server.url, e2.server.url], prefill: [p1.server.url, p2.server.url], decodeUpstream: 'decode', encodeTimeoutMs: STAGE_TIMEOUT_MS, prefillTimeoutMs: STAGE_TIMEOUT_MS },
   allowedHosts: ['127.0.0.1:*'],
