@@ -21,6 +21,7 @@ interface Sub { method: string; url: string; headers: Headers; body?: Uint8Array
 class Host {
   logs: Array<[string, string]> = [];
   ctx = new Map<string, Uint8Array>();
+  kv = new Map<string, Uint8Array>();
   subs: Sub[] = [];
   answer: (req: Sub) => SubResult = () => ({ tag: 'err', val: { tag: 'denied', val: 'no host handler' } });
   imports() {
@@ -35,6 +36,18 @@ class Host {
         set: (k: string, v: Uint8Array) => void this.ctx.set(k, Uint8Array.from(v)),
       },
       'praxis:filter/log': { log: (level: string, msg: string) => void this.logs.push([level, msg]) },
+      // The SDK's keyvalue calls are covered by test/keyvalue-guest/; here a plain map answers them.
+      'praxis:filter/keyvalue': {
+        get: (s: string, k: string) => this.kv.get(`${s}/${k}`),
+        set: (s: string, k: string, v: Uint8Array) => void this.kv.set(`${s}/${k}`, Uint8Array.from(v)),
+        delete: (s: string, k: string) => this.kv.delete(`${s}/${k}`),
+        increment: (s: string, k: string, d: bigint) => {
+          const n = BigInt(new TextDecoder().decode(this.kv.get(`${s}/${k}`) ?? new Uint8Array([48]))) + d;
+          this.kv.set(`${s}/${k}`, new TextEncoder().encode(String(n)));
+          return n;
+        },
+        compareAndSwap: () => false,
+      },
     };
   }
 }
