@@ -4,24 +4,38 @@
 //! the message id and model from `message_start`, and the token counts for the usage chunk.
 use crate::shape::{finish_reason, n, obj, s};
 use praxis_filter::json::Value;
+use core::cell::RefCell;
 use praxis_filter::*;
 
+/// One hook call's view of the request's state. Values read are remembered for the call: a chunk
+/// of twenty events would otherwise ask the host for the id, model and `created` sixty times.
 pub struct State {
     prefix: String,
+    seen: RefCell<Vec<(String, String)>>,
 }
 
 impl State {
     pub fn new(prefix: String) -> Self {
-        State { prefix }
+        State { prefix, seen: RefCell::new(Vec::new()) }
     }
     fn key(&self, name: &str) -> String {
         self.prefix.clone() + name
     }
     pub fn get(&self, name: &str) -> String {
-        context::get_str(&self.key(name)).unwrap_or_default()
+        if let Some((_, v)) = self.seen.borrow().iter().find(|(k, _)| k == name) {
+            return v.clone();
+        }
+        let v = context::get_str(&self.key(name)).unwrap_or_default();
+        self.seen.borrow_mut().push((name.into(), v.clone()));
+        v
     }
     pub fn set(&self, name: &str, value: &str) {
         context::set(&self.key(name), value.as_bytes());
+        let mut seen = self.seen.borrow_mut();
+        match seen.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value.into(),
+            None => seen.push((name.into(), value.into())),
+        }
     }
     fn num(&self, name: &str) -> u64 {
         self.get(name).parse().unwrap_or(0)
