@@ -82,6 +82,7 @@ pub fn compare_and_swap(store: &str, key: &str, expected: Option<&[u8]>, value: 
 }
 
 /// `kv-error` at `at` (12 bytes): case tag @0, reason string @4.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // wasm glue; native tests drive it
 pub(crate) fn lift_error<M: crate::abi::Mem>(m: &mut M, at: u32) -> KvError {
     let reason = m.take_string(m.load(at + 4, 4), m.load(at + 8, 4));
     match m.load(at, 1) {

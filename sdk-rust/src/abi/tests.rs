@@ -256,3 +256,25 @@ fn headers_helper() {
     crate::push_u32(&mut s, 4294967295);
     assert_eq!(s, "04294967295");
 }
+
+#[test]
+fn kv_error_every_case_from_its_layout() {
+    use crate::keyvalue::{lift_error, KvError};
+    let mut m = TestMem::new();
+    let cases = [
+        KvError::Unavailable("redis down".into()),
+        KvError::Limit("too big ü".into()),
+        KvError::Denied("".into()),
+        KvError::Invalid("not an integer".into()),
+    ];
+    for (tag, case) in cases.iter().enumerate() {
+        // kv-error (12 bytes): case @0, reason string @4, as the host writes it.
+        let at = m.alloc(12, 4);
+        let (p, n) = m.put(case.reason().as_bytes());
+        m.store(at, tag as u32, 1);
+        m.store(at + 4, p, 4);
+        m.store(at + 8, n, 4);
+        assert_eq!(&lift_error(&mut m, at), case);
+    }
+    assert!(m.live.iter().all(|(_, &(_, align))| align == 4), "every reason string was taken");
+}
