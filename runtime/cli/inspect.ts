@@ -7,7 +7,7 @@ export async function inspectCommand(file: string): Promise<void> {
   try {
     const loaded = await loadComponent(file);
     const bytes = await readFile(file);
-    console.log(`${file}: ${loaded.bytes} bytes, sha256 ${loaded.sha256}`);
+    console.log(`${file}: ${loaded.bytes} bytes, sha256 ${loaded.sha256}, praxis:filter@${loaded.version}`);
     console.log(`binding: ${loaded.factory.binding}${loaded.fastPathObstacle ? ` (fast path not taken: it ${loaded.fastPathObstacle})` : ''}`);
     coreModulesOfComponent(bytes).forEach((m, i) => {
       console.log(`core module ${i}: ${m.length} bytes, ${coreImports(m).length} imports, ${coreExports(m).length} exports`);

@@ -76,7 +76,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
     const guest = guestPolicy(cfg.limits);
     const pool = await PluginPool.create(name, loaded.factory, configText(config), limits, configureHost(log, guest), ejection);
-    log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
+    log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, world: `praxis:filter@${loaded.version}`, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
     if (loaded.unboundedLoops) log.warn({ path }, `no CPU budget for part of this trusted plugin: ${loaded.unboundedLoops}; a hook stuck there would stall the gateway`);
     return {
       name, pool, info: pool.info, failure: cfg.failure ?? 'closed', guest,
