@@ -6,7 +6,7 @@
  * BENCH_CONNECTIONS (32), BENCH_LOAD (autocannon: do not use wrk even when installed), BENCH_HOOK_ROUNDS (40),
  * BENCH_HOOK_BATCH (200), BENCH_POOL_ITER (5000), BENCH_SUB_ITER (2000), BENCH_ONLY (comma list of
  * hook,pool,subrequest,gateway,isolation,extproc,keyvalue; extproc and keyvalue run only when named; the first argument does the same: `npm run bench -- isolation`);
- * BENCH_KV_ITER (5000). `tracing` (only when named): CPU per request with tracing off, no-op, OTLP.
+ * BENCH_KV_ITER (5000), BENCH_CHAIN_ROUNDS (15), BENCH_CHAIN_BATCH (1000): `chain` is the wasm chain's host cost in process (chain.ts). `tracing` (only when named): CPU per request with tracing off, no-op, OTLP.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ import { benchSubrequest } from './subrequest.ts';
 import { type Target, gatewayTargets, printTargets } from './targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const only = new Set((process.argv[2] ?? process.env.BENCH_ONLY ?? 'hook,pool,subrequest,gateway,isolation').split(','));
+const only = new Set((process.argv[2] ?? process.env.BENCH_ONLY ?? 'hook,chain,pool,subrequest,gateway,isolation').split(','));
 const scenarios: Record<string, Scenario> = {};
 const notes: string[] = [];
 const note = (s: string): void => { notes.push(s); console.error(s); };
@@ -35,6 +35,11 @@ const hookTargets = [
 if (only.has('hook')) {
   console.error('hook: interleaved per-call timings ...');
   Object.assign(scenarios, await benchHooks(hookTargets, envNumber('BENCH_HOOK_ROUNDS', 40), envNumber('BENCH_HOOK_BATCH', 200)));
+}
+if (only.has('chain')) {
+  console.error('chain: the wasm chain\'s hooks through the pipeline and called directly, in process, CPU time ...');
+  const { benchChain } = await import('./chain.ts');
+  Object.assign(scenarios, await benchChain({ rounds: envNumber('BENCH_CHAIN_ROUNDS', 15), batch: envNumber('BENCH_CHAIN_BATCH', 1000) }));
 }
 if (only.has('pool')) {
   console.error('pool ...');
@@ -115,6 +120,7 @@ for (const m of ['GET', 'POST']) {
 const offNs = scenarios['tracing/off-path-calls']?.ns_per_req;
 const offCpu = scenarios['tracing/off/GET']?.cpu_us_per_req;
 if (typeof offNs === 'number' && typeof offCpu === 'number' && offCpu > 0) ratios['tracing GET: off-path calls / off CPU per request'] = round(offNs / 1000 / offCpu, 5);
+ratio('chain in process: pipeline / direct guest calls CPU per request', 'chain/pipeline', 'chain/direct-guest-calls');
 ratio('subrequest: bridge / direct (p50)', 'subrequest/bridge', 'subrequest/direct-undici');
 ratio('pool: cold instantiate / warm acquire (p50)', 'pool/cold-instantiate-configure', 'pool/warm-acquire-release');
 const sb = scenarios['subrequest/bridge'];
