@@ -4,8 +4,8 @@
  * other than none, a reject ends the exchange, `release`/`body-done` stop the body calls.
  * Header mutations are applied with the pipeline's own `applyHeaderMutations`.
  */
-import type { Action, FilterInfo, FilterInstance, HeaderList, HostCalls, RequestInfo } from '../component/types.ts';
-import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
+import type { Action, FilterInfo, FilterInstance, HeaderList, HostCalls, Mutations, RequestInfo } from '../component/types.ts';
+import { PATH_PSEUDO, applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
 import type { SubrequestMade } from './mocked-bridge.ts';
 
 export type Hook = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
@@ -104,7 +104,13 @@ export async function runHooks(
   const steps: Step[] = [];
   let headers = headerList(req.headers);
   const method = req.method ?? 'GET';
-  const path = req.path ?? '/';
+  let path = req.path ?? '/';
+  // A request filter's `:path` is the upstream's path, as in the gateway (never a header).
+  const requestMutations = (m: Mutations): HeaderList => {
+    const rewrite = m.setHeaders.findLast(([k]) => k === PATH_PSEUDO);
+    if (rewrite) path = rewrite[1];
+    return applyHeaderMutations(headers, { ...m, setHeaders: m.setHeaders.filter(([k]) => k !== PATH_PSEUDO) });
+  };
   let upstream: string | undefined;
   let reqBody = chunks(req.body);
   const status = res.status ?? 200;
@@ -131,7 +137,7 @@ export async function runHooks(
     steps.push({ hook: 'on-request-headers', action: a });
     if (a.tag === 'reject') return reject('on-request-headers', a)!;
     if (a.tag === 'continue' && a.mutations) {
-      headers = applyHeaderMutations(headers, a.mutations);
+      headers = requestMutations(a.mutations);
       upstream = a.mutations.upstream ?? upstream;
       if (a.mutations.body !== undefined) reqBody = [a.mutations.body];
     }
@@ -141,7 +147,7 @@ export async function runHooks(
     if (last.tag === 'reject') return reject('on-request-body', last)!;
     reqBody = out;
     if (last.tag === 'continue' && last.mutations) {
-      headers = applyHeaderMutations(headers, last.mutations);
+      headers = requestMutations(last.mutations);
       upstream = last.mutations.upstream ?? upstream;
     }
   }
