@@ -219,6 +219,18 @@ describe('epd-disagg', () => {
   });
 });
 
+describe('epd-disagg config', () => {
+  it('refuses a misspelt key and an empty prefill pool, naming them', async () => {
+    for (const [config, key] of [
+      [{ prefill: [p1.server.url], prefilTimeoutMs: 10 }, /prefilTimeoutMs/],
+      [{ prefill: [] }, /prefill/],
+    ] as const) {
+      const start = startTestGateway({ ...routeFilterConfig(), plugins: { epd: { ...plugin(), config } } });
+      await expect(start).rejects.toThrow(key);
+    }
+  });
+});
+
 describe('examples/epd-disagg.yaml', () => {
   it('starts as shipped (the plugin accepts its config)', async () => {
     const { config, baseDir } = await loadConfigFile(`${ROOT}examples/epd-disagg.yaml`);

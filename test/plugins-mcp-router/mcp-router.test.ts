@@ -26,10 +26,12 @@ describe('mcp-router', () => {
     for (let i = 0; i < 6; i++) clients.push(await initialize(gw.url));
     // round-robin: the new sessions alternate between the servers
     expect(clients.map((c) => c.server).sort()).toEqual(['alpha', 'alpha', 'alpha', 'beta', 'beta', 'beta']);
-    for (let round = 0; round < 3; round++) {
-      const answers = await Promise.all(clients.map((c) => whoami(gw.url, c.session)));
-      expect(answers).toEqual(clients.map((c) => `${c.server} ${c.session}`));
+    // each client a few calls in a row (so no upstream rotation could line up by chance), then all at once
+    for (const c of clients) {
+      for (let i = 0; i < 2; i++) expect(await whoami(gw.url, c.session)).toBe(`${c.server} ${c.session}`);
     }
+    const answers = await Promise.all(clients.map((c) => whoami(gw.url, c.session)));
+    expect(answers).toEqual(clients.map((c) => `${c.server} ${c.session}`));
     // no server ever saw a session it did not create
     expect([...a.seen, ...b.seen].filter((s) => s.status !== 200)).toEqual([]);
     expect(a.seen.filter((s) => s.method === 'tools/call')).toHaveLength(9);
@@ -114,6 +116,19 @@ describe('mcp-router', () => {
     expect(await end(gw.url, clients[0]!.session)).toBe(200);
     expect(table.has(clients[0]!.session)).toBe(false);
     expect(await whoami(gw.url, clients[0]!.session)).toBe(404);
+  });
+});
+
+describe('mcp-router config', () => {
+  it('refuses a misspelt key, an unknown policy and a server that is not host:port, naming them', async () => {
+    const [a] = await twoServers();
+    for (const [config, key] of [
+      [{ policy: 'least-session' }, /policy/],
+      [{ sesionTtlSeconds: 60 }, /sesionTtlSeconds/],
+      [{ servers: ['http://127.0.0.1:1/mcp'] }, /servers/],
+    ] as const) {
+      await expect(startTestGateway(mcpGateway([a], config))).rejects.toThrow(key);
+    }
   });
 });
 
