@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScanner, type Scanner } from '../../examples/scanner.ts';
 import { loadConfigFile } from '../../runtime/config/load.ts';
 import { type FakeProvider, startFakeProvider } from '../../runtime/demo/providers.ts';
+import { runCli } from '../helpers/cli.ts';
 import { ROOT, startTestGateway, type TestGateway } from '../helpers/servers.ts';
 import { ASK, client } from './helpers.ts';
 
@@ -100,5 +101,31 @@ describe('examples/ai-gateway.yaml', () => {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
     }
+  });
+
+  it('demo-upstream --provider starts a fake provider; a bad --provider or --fail is refused', async () => {
+    const child = spawn(process.execPath, [`${ROOT}bin/praxis-wasm.js`, 'demo-upstream', '--provider', 'anthropic', '--port', '0', '--api-key', 'k'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    try {
+      const started = /fake anthropic provider on (http:\/\/\S+)/;
+      const deadline = Date.now() + 20_000;
+      while (!started.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const url = started.exec(out)?.[1];
+      expect(url, out).toBeDefined();
+      const res = await fetch(`${url}/v1/messages`, {
+        method: 'POST', headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect((await res.json()).type).toBe('message');
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+    const bad = await runCli(['demo-upstream', '--provider', 'azure']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--provider must be openai or anthropic');
+    const badFail = await runCli(['demo-upstream', '--provider', 'openai', '--fail', 'sometimes']);
+    expect(badFail.code).toBe(2);
   });
 });
