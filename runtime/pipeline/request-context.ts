@@ -26,37 +26,60 @@ export interface RequestContext {
   readonly filterMs: Record<string, number>;
 }
 
-export function createRequestContext(init: {
+interface ContextInit {
   id: string;
   route: string;
   timeoutMs: number;
   trace: TraceContext;
   depth: number;
   logger: Logger;
-}): RequestContext {
-  let logger: Logger | undefined;
-  let store: RequestStore | undefined;
-  return {
-    id: init.id,
-    attempt: 1,
-    route: init.route,
-    deadline: Date.now() + init.timeoutMs,
-    controller: new AbortController(),
-    trace: init.trace,
-    depth: init.depth,
-    // Most requests never log beyond the access line: make the child logger only when asked.
-    get logger() {
-      logger ??= init.logger.child({ requestId: init.id });
-      return logger;
-    },
-    // A child logger has its parent's level: the parent answers for it.
-    logs: (level) => init.logger.isLevelEnabled(level),
-    // Most requests' filters never touch the context store: it is made on first use.
-    get store() {
-      store ??= new RequestStore();
-      return store;
-    },
-    subrequests: [],
-    filterMs: {},
-  };
+}
+
+/**
+ * A class rather than an object literal with getters: the literal made three closures per
+ * request, and its lazy parts (the child logger, the store) live in fields here.
+ */
+class ExchangeContext implements RequestContext {
+  readonly id: string;
+  attempt = 1;
+  readonly route: string;
+  readonly deadline: number;
+  readonly controller = new AbortController();
+  readonly trace: TraceContext;
+  readonly depth: number;
+  readonly subrequests: SubrequestRecord[] = [];
+  readonly filterMs: Record<string, number> = {};
+  private readonly parentLogger: Logger;
+  private childLogger: Logger | undefined;
+  private requestStore: RequestStore | undefined;
+
+  constructor(init: ContextInit) {
+    this.id = init.id;
+    this.route = init.route;
+    this.deadline = Date.now() + init.timeoutMs;
+    this.trace = init.trace;
+    this.depth = init.depth;
+    this.parentLogger = init.logger;
+  }
+
+  /** Most requests never log beyond the access line: the child logger is made only when asked. */
+  get logger(): Logger {
+    this.childLogger ??= this.parentLogger.child({ requestId: this.id });
+    return this.childLogger;
+  }
+
+  /** A child logger has its parent's level: the parent answers for it. */
+  logs(level: LogLevel): boolean {
+    return this.parentLogger.isLevelEnabled(level);
+  }
+
+  /** Most requests' filters never touch the context store: it is made on first use. */
+  get store(): RequestStore {
+    this.requestStore ??= new RequestStore();
+    return this.requestStore;
+  }
+}
+
+export function createRequestContext(init: ContextInit): RequestContext {
+  return new ExchangeContext(init);
 }
