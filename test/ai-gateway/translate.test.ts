@@ -173,4 +173,21 @@ describe('provider-translate stream framing', () => {
       await up.close();
     }
   });
+
+  it('an error event mid-stream reaches the client as an OpenAI stream error', async () => {
+    const up = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'msg_e', model: 'm', usage: { input_tokens: 1 } } })}\n\n`);
+      res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`);
+    });
+    const g = await startTestGateway(oneRoute({ translate: translate() }, ['translate'], { claude: up.url }));
+    try {
+      const stream = await client(`http://127.0.0.1:${g.port}`).chat.completions.create({ ...ASK, stream: true });
+      const err = await (async () => { for await (const _ of stream) { /* drain */ } })().catch((e: unknown) => e);
+      expect(String(err)).toContain('Overloaded');
+    } finally {
+      await g.close();
+      await up.close();
+    }
+  });
 });
