@@ -2,6 +2,7 @@
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import { PluginLoadError } from '../gateway/plugins.ts';
 import { type ExtProcServer, startExtProc } from '../extproc/server.ts';
+import { type TracingHandle, tracingFromConfig } from '../observability/tracing-setup.ts';
 import { stopWithLauncher } from './launcher-watch.ts';
 import { listenProblem } from './listen-error.ts';
 import { RELOAD_DEFAULTS, reloadOnSignal } from './reload-signal.ts';
@@ -12,9 +13,11 @@ export async function extprocCommand(opts: ExtProcCliOptions): Promise<void> {
   stopWithLauncher();
   let server: ExtProcServer;
   let reloadConfig: { watch?: boolean; debounceMs?: number } | undefined;
+  let tracing: TracingHandle | undefined;
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
     reloadConfig = config.reload;
+    tracing = await tracingFromConfig(config.tracing);
     server = await startExtProc(config, { baseDir, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PluginLoadError) console.error(err.message);
@@ -32,7 +35,7 @@ export async function extprocCommand(opts: ExtProcCliOptions): Promise<void> {
     stopping = true;
     server.logger.info({ signal }, 'shutting down: finishing open streams');
     reloads.close();
-    server.close().then(() => process.exit(0), (err: Error) => {
+    server.close().then(() => tracing?.shutdown()).then(() => process.exit(0), (err: Error) => {
       console.error(`shutdown failed: ${err.message}`);
       process.exit(1);
     });
