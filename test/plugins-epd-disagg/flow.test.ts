@@ -186,6 +186,21 @@ describe('epd-disagg', () => {
     expect(accessLine(gw.logs, id).subrequests.map((s) => s.outcome)).toEqual(['timeout', 'ok', 'ok', 'ok']);
   });
 
+  it('slow stage calls are cut at the route deadline, not at their own longer timeout', async () => {
+    const config = routeFilterConfig();
+    const epd = config.plugins!.epd!;
+    epd.config = { ...(epd.config as Record<string, unknown>), prefillTimeoutMs: 3000 };
+    config.routes[0]!.timeoutMs = 500;
+    gw = await startTestGateway(config);
+    p1.mode = 'hang';
+    p2.mode = 'hang';
+    const started = performance.now();
+    const r = await post(TEXT_CHAT, 'deadline');
+    expect([503, 504]).toContain(r.status);
+    expect(performance.now() - started).toBeLessThan(2500); // one unclamped call alone would take 3000
+    expect(decodeA.seen).toHaveLength(0);
+  });
+
   it('every prefill endpoint failing: 503 prefill_unavailable, no decode', async () => {
     gw = await startTestGateway(routeFilterConfig());
     p1.mode = '500';

@@ -5,7 +5,7 @@ import type { KeyValueConfig } from '../../runtime/config/types.ts';
 import { useCleanup } from '../helpers/cleanup.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startTestGateway } from '../helpers/servers.ts';
-import { initialize, mcpGateway, whoami } from './helpers.ts';
+import { initialize, mcpGateway, rpc, whoami } from './helpers.ts';
 
 const track = useCleanup();
 
@@ -24,5 +24,28 @@ describe('mcp-router on Redis', () => {
       expect(answers).toEqual(clients.map((c) => `${c.server} ${c.session}`));
     }
     expect(servers.flatMap((s) => s.seen).filter((s) => s.status !== 200)).toEqual([]);
+  });
+
+  it('Redis down: a session request is answered 503 (not guessed), a new session still gets a server; back with Redis', async () => {
+    const redis = track(await startRedis());
+    const servers = [track(await startMcpServer('alpha')), track(await startMcpServer('beta'))];
+    const kv: KeyValueConfig = { backend: 'redis', redis: { url: redis.url, timeoutMs: 200 } };
+    const gw = track(await startTestGateway(mcpGateway(servers, {}, kv)));
+    const before = await initialize(gw.url);
+    await redis.kill();
+    const r = await rpc(gw.url, 'tools/list', before.session);
+    expect(r.status).toBe(503);
+    expect(r.json).toEqual({ jsonrpc: '2.0', error: { code: -32603, message: 'Session store unavailable' }, id: null });
+    const during = await initialize(gw.url); // placed by hash; its mapping cannot be recorded
+    expect(['alpha', 'beta']).toContain(during.server);
+    expect(gw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('mcp-router: session not recorded'))).toBe(true);
+
+    await redis.restart(); // empty: the sessions are gone, clients re-initialise on the 404
+    const until = Date.now() + 15_000;
+    let status = 0;
+    while (Date.now() < until && (status = (await rpc(gw.url, 'tools/list', before.session)).status) === 503) await new Promise((res) => setTimeout(res, 100));
+    expect(status).toBe(404);
+    const after = await initialize(gw.url);
+    expect(await whoami(gw.url, after.session)).toBe(`${after.server} ${after.session}`);
   });
 });
