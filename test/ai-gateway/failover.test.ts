@@ -4,7 +4,7 @@
  * it, and the real OpenAI client gets a valid OpenAI answer either way, whole or streamed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatewayConfig } from '../../runtime/config/types.ts';
+import type { GatewayConfig, PluginConfig } from '../../runtime/config/types.ts';
 import { type FakeProvider, type ProviderFailure, startFakeProvider } from '../../runtime/demo/providers.ts';
 import { startTestGateway, type TestGateway } from '../helpers/servers.ts';
 import { ANTHROPIC_KEY, ASK, anthropicAuth, client, OPENAI_KEY, openaiAuth, translate } from './helpers.ts';
@@ -21,9 +21,14 @@ async function provider(kind: 'openai' | 'anthropic', fail: ProviderFailure = 'n
 }
 
 /** Primary: OpenAI with its bearer token; secondary: Anthropic endpoints, translated, with its key. */
-async function gateway(primary: FakeProvider, secondary: FakeProvider[], retries = 1): Promise<TestGateway> {
+async function gateway(primary: FakeProvider, secondary: FakeProvider[], retries = 1, removeNothing = false): Promise<TestGateway> {
+  const plain = (p: PluginConfig): PluginConfig => ({ ...p, config: { ...(p.config as object), removeHeaders: [] } });
   const config: GatewayConfig = {
-    plugins: { 'openai-auth': openaiAuth(), translate: translate(), 'anthropic-auth': anthropicAuth() },
+    plugins: {
+      'openai-auth': removeNothing ? plain(openaiAuth()) : openaiAuth(),
+      translate: translate(),
+      'anthropic-auth': removeNothing ? plain(anthropicAuth()) : anthropicAuth(),
+    },
     upstreams: {
       llm: {
         backends: [
@@ -39,7 +44,8 @@ async function gateway(primary: FakeProvider, secondary: FakeProvider[], retries
   return gw;
 }
 
-function expectNoCrossedCredentials(primary: FakeProvider, secondary: FakeProvider): void {
+/** `clientAuth`: the client's own bearer token may pass (auth filters that remove nothing). */
+function expectNoCrossedCredentials(primary: FakeProvider, secondary: FakeProvider, clientAuth = false): void {
   expect(primary.requests.length).toBeGreaterThan(0);
   for (const r of primary.requests) {
     expect(r.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
@@ -52,7 +58,7 @@ function expectNoCrossedCredentials(primary: FakeProvider, secondary: FakeProvid
   expect(secondary.requests.length).toBeGreaterThan(0);
   for (const r of secondary.requests) {
     expect(r.headers['x-api-key']).toBe(ANTHROPIC_KEY);
-    expect(r.headers.authorization).toBeUndefined();
+    expect(r.headers.authorization).toBe(clientAuth ? 'Bearer client-key' : undefined);
     expect(JSON.stringify(r.headers)).not.toContain(OPENAI_KEY);
     expect(r.path).toBe('/v1/messages');
     expect(JSON.parse(r.body)).toMatchObject({ model: 'claude-3-5-haiku-latest', system: 'Be brief.' });
@@ -112,16 +118,17 @@ describe('failover with translation', () => {
     const primary = await provider('openai', '503');
     const down = await provider('anthropic', '503');
     const up = await provider('anthropic');
-    // Enough retries to reach both secondary endpoints, however the groups are cycled.
-    const gw = await gateway(primary, [down, up], 4);
+    // Enough retries to reach both secondary endpoints, however the groups are cycled. The auth
+    // filters remove no header here: no credential of an earlier attempt may be left to remove.
+    const gw = await gateway(primary, [down, up], 4, true);
     const stream = await client(`http://127.0.0.1:${gw.port}`).chat.completions.create({ ...ASK, stream: true });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toContain('fake anthropic provider');
     expect(down.requests).toHaveLength(1);
     expect(up.requests).toHaveLength(1);
-    expectNoCrossedCredentials(primary, down);
-    expectNoCrossedCredentials(primary, up);
+    expectNoCrossedCredentials(primary, down, true);
+    expectNoCrossedCredentials(primary, up, true);
     // One attempt each, numbered 1..n: the secondary's filters ran again for its second endpoint.
     const attempts = [primary, down, up].flatMap((p) => p.requests.map((r) => Number(r.headers['x-processor-attempt'])));
     expect(attempts.sort((a, b) => a - b)).toEqual(attempts.map((_, i) => i + 1));
