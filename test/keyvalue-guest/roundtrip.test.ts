@@ -46,10 +46,12 @@ for (const guest of GUESTS) {
         const { out, view } = await script(kit, [
           'get,,word', 'get,,absent', 'get,shared,k', 'set,,a,1', 'get,,a', 'incr,,n,2', 'incr,,n,-45', 'get,,n',
           'cas,,c,~,x', 'cas,,c,~,y', 'cas,,c,x,z', 'cas,,c,x,w', 'get,,c', 'del,,c', 'del,,c', 'incr,,fresh,7,60000',
+          'set,,empty,', 'get,,empty', 'cas,,empty,,full', 'get,,empty',
         ].join(';'));
         expect(out).toEqual([
           'some:hello', 'none', 'some:v', 'ok', 'some:1', '42', '-3', 'some:-3',
           'true', 'false', 'true', 'false', 'some:z', 'true', 'false', '7',
+          'ok', 'some:', 'true', 'some:full', // an empty value is a value, not none
         ]);
         expect(text(view['']!.a)).toBe('1');
         expect(text(view['']!.n)).toBe('-3');
