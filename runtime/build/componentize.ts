@@ -1,10 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
+import { CURRENT_VERSION, type WorldVersion } from '../component/world-version.ts';
 
 /** The WIT package every praxis filter is built against. */
 export const WIT_PATH = fileURLToPath(new URL('../../wit/praxis.wit', import.meta.url));
 export const WORLD = 'plugin';
+
+/** The WIT of each world version: the current one, and the kept text of the older ones (compat builds). */
+export function witPathFor(version: WorldVersion): string {
+  return version === CURRENT_VERSION ? WIT_PATH : fileURLToPath(new URL(`../../wit/${version}/praxis.wit`, import.meta.url));
+}
 
 /**
  * Turns a core module that follows docs/abi.md into a praxis:filter component: embeds the

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { CURRENT_VERSION } from '../component/world-version.ts';
-import { componentize } from './componentize.ts';
+import { CURRENT_VERSION, type WorldVersion, hasInterface, parsePraxisName, versionOfCoreExports } from '../component/world-version.ts';
+import { componentize, witPathFor } from './componentize.ts';
 import { embedConfigSchema } from './config-schema.ts';
 
 const run = promisify(execFile);
@@ -52,8 +52,11 @@ export async function findRustToolchain(cwd: string): Promise<Toolchain> {
   return cached;
 }
 
-/** The interfaces of the WIT the build embeds (wit/praxis.wit, the current version). */
-const ALLOWED_IMPORTS = new RegExp(`^praxis:filter/(http-client|context|log|keyvalue)@${CURRENT_VERSION.replaceAll('.', '\\.')}$`);
+/** The interfaces a module built against `version` may import (its own version's, nothing else). */
+function allowedImport(module: string, version: WorldVersion): boolean {
+  const p = parsePraxisName(module);
+  return p !== undefined && p.version === version && p.name !== 'filter' && p.name !== 'types' && hasInterface(version, p.name);
+}
 
 export async function buildRust(dir: string, outFile: string): Promise<void> {
   dir = resolve(dir);
@@ -84,14 +87,17 @@ export async function buildRust(dir: string, outFile: string): Promise<void> {
   }
   if (!wasm) throw new Error(`${dir}: cargo built no cdylib .wasm; set [lib] crate-type = ["cdylib"]`);
   const core = await readFile(wasm);
-  const bad = WebAssembly.Module.imports(new WebAssembly.Module(core)).filter((i) => !ALLOWED_IMPORTS.test(i.module));
+  const module = new WebAssembly.Module(core);
+  // The crate's SDK decides the version (a plugin on an older praxis-filter builds against that WIT).
+  const version = versionOfCoreExports(WebAssembly.Module.exports(module).map((e) => e.name)) ?? CURRENT_VERSION;
+  const bad = WebAssembly.Module.imports(module).filter((i) => !allowedImport(i.module, version));
   if (bad.length) {
     const names = bad.map((i) => `${i.module}.${i.name}`).join(', ');
     throw new Error(`${dir}: the module imports ${names}; a praxis filter may import only the praxis:filter interfaces (no WASI, no wasm-bindgen)`);
   }
   await mkdir(dirname(outFile), { recursive: true });
   // The schema goes in after stripping: it is the one custom section the host reads.
-  await writeFile(outFile, await embedConfigSchema(dir, stripCustomSections(await componentize(await shrink(core)))));
+  await writeFile(outFile, await embedConfigSchema(dir, stripCustomSections(await componentize(await shrink(core), witPathFor(version)))));
 }
 
 /** One line saying what to do about a failure authors meet often, or nothing. */
