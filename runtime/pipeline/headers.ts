@@ -1,5 +1,6 @@
 /** Header-list edits, as filters' mutations describe them. Names are compared lower-case. */
 import type { HeaderList, Mutations } from '../component/types.ts';
+import { normaliseTarget } from '../gateway/paths.ts';
 
 /**
  * The one pseudo-header a request hook may set: the path the upstream gets (origin-form). An
@@ -9,6 +10,21 @@ import type { HeaderList, Mutations } from '../component/types.ts';
 export const PATH_PSEUDO = ':path';
 /** An origin-form path: a leading slash, then printable ASCII only (no spaces or controls). */
 export const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+
+// Always the safe rules, whatever the route's `paths`: runs of `/` merged, `%2F` refused.
+const FILTER_PATH_POLICY = { mergeSlashes: true, rejectEncodedSlash: true } as const;
+
+/**
+ * A filter's `:path` as the upstream may get it: normalised as a client's request-target is
+ * (gateway/paths.ts), so dot segments cannot climb out of the upstream URL's base path and
+ * `//host/x` (a network-path reference to servers that resolve it) becomes `/host/x`; undefined
+ * when it is not a usable origin-form target (fragment, backslash, NUL, a bad or encoded-slash escape).
+ */
+export function filterPath(value: string): string | undefined {
+  if (!ORIGIN_FORM.test(value)) return undefined;
+  const verdict = normaliseTarget(value, FILTER_PATH_POLICY);
+  return verdict.ok ? verdict.path + verdict.query : undefined;
+}
 
 export function getHeader(headers: HeaderList, name: string): string | undefined {
   const n = name.toLowerCase();

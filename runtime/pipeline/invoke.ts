@@ -13,7 +13,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { endSpan, hookDecided, hookFailed, startHookSpan } from '../observability/tracing.ts';
 import type { SubrequestBridge } from '../subrequest/index.ts';
 import { type ChainFilter, FilterHost } from './filter.ts';
-import { ORIGIN_FORM, PATH_PSEUDO } from './headers.ts';
+import { PATH_PSEUDO, filterPath } from './headers.ts';
 import type { RequestContext } from './request-context.ts';
 
 export type HookName = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
@@ -78,7 +78,7 @@ function invalidHeaderIn(action: Action, hook: HookName): string | undefined {
   if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
   for (const [name, value] of headers ?? []) {
     if (name === PATH_PSEUDO && action.tag === 'continue' && (hook === 'on-request-headers' || hook === 'on-request-body')) {
-      if (!ORIGIN_FORM.test(value)) return `${PATH_PSEUDO} ${JSON.stringify(value)}`;
+      if (filterPath(value) === undefined) return `${PATH_PSEUDO} ${JSON.stringify(value)}`;
       continue;
     }
     if (!validName(name)) return `name ${JSON.stringify(name)}`;

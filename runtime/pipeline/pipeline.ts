@@ -7,7 +7,7 @@
 import type { Action, FilterInstance, Mutations, Rejection, RequestHead, RequestInfo, ResponseHead } from '../component/types.ts';
 import { BodyChain, type Direction } from './body-chain.ts';
 import type { ChainFilter } from './filter.ts';
-import { PATH_PSEUDO, applyHeaderMutations } from './headers.ts';
+import { PATH_PSEUDO, applyHeaderMutations, filterPath } from './headers.ts';
 import type { HookInvoker } from './invoke.ts';
 import type { RequestContext } from './request-context.ts';
 
@@ -119,10 +119,10 @@ function readsBody(filters: readonly ChainFilter[], direction: Direction): boole
 const NO_BODY_CHAIN = new BodyChain([], 'request', () => Promise.reject(new Error('no filter reads this body')));
 
 export function applyRequestMutations(out: { head: RequestHead; upstream?: string; body?: Uint8Array }, m: Mutations): void {
-  // `:path` (checked as origin-form by the invoker) rewrites the upstream's path, not a header.
+  // `:path` (checked by the invoker) rewrites the upstream's path, normalised, not a header.
   const path = m.setHeaders.findLast(([k]) => k === PATH_PSEUDO);
   if (path) {
-    out.head = { ...out.head, path: path[1] };
+    out.head = { ...out.head, path: filterPath(path[1]) ?? out.head.path };
     m = { ...m, setHeaders: m.setHeaders.filter(([k]) => k !== PATH_PSEUDO) };
   }
   out.head = { ...out.head, headers: applyHeaderMutations(out.head.headers, m) };

@@ -5,7 +5,7 @@
  * Header mutations are applied with the pipeline's own `applyHeaderMutations`.
  */
 import type { Action, FilterInfo, FilterInstance, HeaderList, HostCalls, Mutations, RequestInfo } from '../component/types.ts';
-import { PATH_PSEUDO, applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
+import { PATH_PSEUDO, applyHeaderMutations, filterPath, getHeader } from '../pipeline/headers.ts';
 import type { SubrequestMade } from './mocked-bridge.ts';
 
 export type Hook = 'on-request-headers' | 'on-request-body' | 'on-response-headers' | 'on-response-body';
@@ -108,7 +108,7 @@ export async function runHooks(
   // A request filter's `:path` is the upstream's path, as in the gateway (never a header).
   const requestMutations = (m: Mutations): HeaderList => {
     const rewrite = m.setHeaders.findLast(([k]) => k === PATH_PSEUDO);
-    if (rewrite) path = rewrite[1];
+    if (rewrite) path = filterPath(rewrite[1]) ?? path;
     return applyHeaderMutations(headers, { ...m, setHeaders: m.setHeaders.filter(([k]) => k !== PATH_PSEUDO) });
   };
   let upstream: string | undefined;
