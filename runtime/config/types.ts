@@ -78,6 +78,11 @@ export interface BackendConfig {
   priority?: number;
   /** Plugins that run on every attempt sent to this backend, after the route's filters. */
   upstreamFilters?: string[];
+  /**
+   * The Envoy cluster this backend is behind `praxis-wasm extproc` (default: the backend's name):
+   * an upstream-phase stream for that cluster runs this backend's upstream filters (docs/envoy.md).
+   */
+  envoyCluster?: string;
 }
 
 /** Passive health checking of an upstream's endpoints (defaults: on, 5 failures, 30000, 300000). */
@@ -149,7 +154,11 @@ export interface GatewayConfig {
    * The Envoy ext_proc face (`praxis-wasm extproc`): its gRPC listener (default 127.0.0.1:9002) and
    * Envoy's buffer for a BUFFERED body (default 1 MiB, Envoy's per-connection buffer limit).
    */
-  extproc?: { host?: string; port?: number; envoyBufferBytes?: number };
+  extproc?: {
+    host?: string; port?: number; envoyBufferBytes?: number;
+    /** Route-phase contexts held for upstream-phase streams to find by x-request-id (default 10000). */
+    maxLinkedRequests?: number;
+  };
   /** A second listener for `/metrics` (Prometheus) and `/healthz`; off unless set. */
   admin?: { host?: string; port: number };
   plugins?: Record<string, PluginConfig>;

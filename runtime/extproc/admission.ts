@@ -4,9 +4,9 @@
  * attempt count, and a refusal as an immediate response.
  */
 import type { HeaderList, RequestHead } from '../component/types.ts';
-import type { RouteConfig } from '../config/types.ts';
 import { getHeader } from '../pipeline/headers.ts';
 import { admit as admitRequest, requestIdentity } from '../pipeline/admission.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { bindRequest, startServerSpan } from '../observability/tracing.ts';
 import { errorAnswer } from './answers.ts';
@@ -17,9 +17,17 @@ import type { ExtProcState } from './state.ts';
 /** Envoy's count of tries for this request (with `include_attempt_count_in_request`). */
 const ENVOY_ATTEMPT = 'x-envoy-attempt-count';
 
+/** Which chain a stream runs: the route's, or one backend's upstream filters (upstream-phase.ts). */
+export type StreamPhase = 'route' | { upstream: string; backend: string };
+
 export type Admission =
   | { kind: 'refused'; id: string; answer: ImmediateResponse }
-  | { kind: 'admitted'; id: string; route: RouteConfig; ctx: RequestContext; head: RequestHead; target: string; idIsNew: boolean };
+  | {
+    kind: 'admitted'; id: string; ctx: RequestContext; head: RequestHead; target: string; idIsNew: boolean;
+    pipeline: Pipeline; phase: StreamPhase;
+    /** The headers Envoy holds, when not `head.headers`: mutations are told to Envoy against these. */
+    base?: HeaderList;
+  };
 
 export function admit(state: ExtProcState, map: HeaderMap | undefined): Admission {
   const { pseudo, headers } = splitHeaders(map);
@@ -38,5 +46,5 @@ export function admit(state: ExtProcState, map: HeaderMap | undefined): Admissio
   const attempt = Number(getHeader(headers, ENVOY_ATTEMPT));
   if (Number.isInteger(attempt) && attempt >= 1) ctx.attempt = attempt;
   const head: RequestHead = { method: pseudo.get(':method') ?? 'GET', path: a.path, authority, headers: withHost };
-  return { kind: 'admitted', id, route, ctx, head, target, idIsNew };
+  return { kind: 'admitted', id, ctx, head, target, idIsNew, pipeline: state.pipelines.get(route.name)!, phase: 'route' };
 }

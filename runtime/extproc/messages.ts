@@ -22,6 +22,8 @@ export interface ProcessingRequest {
   responseTrailers?: HttpTrailers;
   /** Which branch of the oneof is set. */
   request?: Phase;
+  /** The `request_attributes` Envoy was told to send (first message only), by filter name. */
+  attributes?: Record<string, Struct>;
 }
 
 export type AppendAction = 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';

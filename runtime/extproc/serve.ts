@@ -8,12 +8,16 @@ import type { ProcessingRequest, ProcessingResponse } from './messages.ts';
 import { endRequestSpan } from '../observability/tracing.ts';
 import type { ExtProcState } from './state.ts';
 import { ExtProcStream } from './stream.ts';
+import { admitUpstream, clusterOf, isUpstreamPhase } from './upstream-phase.ts';
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
 /** `onEnd` runs once when the stream is done (its generation's in-flight count, see reload.ts). */
 export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<() => void>, onEnd?: () => void): void {
-  const stream = new ExtProcStream(state);
+  const metadata = call.metadata as grpc.Metadata | undefined;
+  const stream = isUpstreamPhase(metadata)
+    ? new ExtProcStream(state, (s, msg) => admitUpstream(s, msg.requestHeaders?.headers, clusterOf(msg.attributes, metadata)))
+    : new ExtProcStream(state);
   let queue = Promise.resolve();
   let closed = false;
   const cancel = () => stream.cancel();
@@ -22,13 +26,19 @@ export function serveStream(state: ExtProcState, call: ProcessCall, open: Set<()
     if (closed) return;
     closed = true;
     open.delete(cancel);
+    stream.close();
     onEnd?.();
     const ms = performance.now() - stream.startedAt;
-    state.metrics.request(stream.route ?? '', stream.status, ms / 1000);
+    const { phase } = stream;
     const ctx = stream.context;
-    if (ctx) endRequestSpan(ctx, stream.status);
+    // A request is counted (and its span ended) once, by its route phase; an attempt's stream is a line of its own.
+    if (phase === 'route') {
+      state.metrics.request(stream.route ?? '', stream.status, ms / 1000);
+      if (ctx) endRequestSpan(ctx, stream.status);
+    }
     state.accessLog.info({
       id: stream.requestId, route: stream.route, status: stream.status, durationMs: +ms.toFixed(3), face: 'extproc',
+      ...(phase === 'route' ? {} : { phase: 'upstream', upstream: phase.upstream, backend: phase.backend }),
       ...(ctx ? { attempt: ctx.attempt, filters: ctx.filterMs, subrequests: ctx.subrequests } : {}),
     }, 'access');
   };

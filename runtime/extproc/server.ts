@@ -8,6 +8,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../config/types.ts';
 import { buildChains } from '../gateway/chains.ts';
+import { backendsOf } from '../gateway/backends.ts';
+import { HookInvoker } from '../pipeline/invoke.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
 import { pathPolicyOf } from '../gateway/paths.ts';
 import { type ConfigSource, type ReloadOutcome, Reloader } from '../gateway/reload.ts';
 import { RouteTable } from '../gateway/routes.ts';
@@ -17,8 +20,10 @@ import { HEALTH_SERVICE, type ServingStatus, healthHandlers } from './health.ts'
 import { externalProcessorService } from './protos.ts';
 import { serveStream } from './serve.ts';
 import type { ExtProcState } from './state.ts';
+import { LinkedRequests } from './linked-requests.ts';
+import { clusterMap } from './upstream-phase.ts';
 
-export const EXTPROC_DEFAULTS = { host: '127.0.0.1', port: 9002, envoyBufferBytes: 1024 * 1024 } as const;
+export const EXTPROC_DEFAULTS = { host: '127.0.0.1', port: 9002, envoyBufferBytes: 1024 * 1024, maxLinkedRequests: 10_000 } as const;
 export const EXTPROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 
 export interface ExtProcOptions {
@@ -54,7 +59,7 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
   // Checked before any plugin loads; a reload checks its config the same way.
   const check = (cfg: GatewayConfig) => {
     const paths = pathPolicyOf(cfg.paths);
-    return { paths, routes: new RouteTable(cfg.routes, paths) };
+    return { paths, routes: new RouteTable(cfg.routes, paths), clusters: clusterMap(cfg) };
   };
   const first = check(config);
   let reloader: Reloader<ExtProcState> | undefined;
@@ -64,11 +69,16 @@ export async function startExtProc(config: GatewayConfig, opts: ExtProcOptions =
   });
   const { bridge, metrics, readiness, admin } = chains;
   const accessLog = logger.child({ log: 'access' });
+  // One for the service's life: a request's route phase and its attempts may straddle a reload.
+  const linked = new LinkedRequests(config.extproc?.maxLinkedRequests ?? EXTPROC_DEFAULTS.maxLinkedRequests);
+  const emptyPipeline = new Pipeline([], new HookInvoker(bridge, metrics));
   const assemble = (cfg: GatewayConfig, checked: ReturnType<typeof check>) => (pipelines: ExtProcState['pipelines']) => ({
     state: {
       logger, accessLog, routes: checked.routes, paths: checked.paths, pipelines, upstreams: cfg.upstreams, bridge,
       maxDepth: cfg.limits?.maxDepth ?? 4, metrics,
       envoyBufferBytes: cfg.extproc?.envoyBufferBytes ?? EXTPROC_DEFAULTS.envoyBufferBytes,
+      clusters: checked.clusters, linked, emptyPipeline,
+      linkRoutePhase: Object.entries(cfg.upstreams).some(([n, u]) => backendsOf(n, u).some((b) => b.upstreamFilters?.length)),
     } satisfies ExtProcState,
     release: async () => {},
   });

@@ -13,13 +13,17 @@ import { FilterFailure, RequestCancelled } from '../pipeline/invoke.ts';
 import { type Pipeline, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { withoutClientPick } from '../gateway/endpoint-pick.ts';
-import { admit } from './admission.ts';
+import { type Admission, type StreamPhase, admit } from './admission.ts';
 import { DESTINATION_HEADER, answer, endpointAddresses, endpointMetadata, errorAnswer, failureAnswer } from './answers.ts';
 import { type BodySendMode, type CommonResponse, type HeaderValueOption, type HttpBody, type HttpHeaders, type ImmediateResponse, type ProcessingRequest, type ProcessingResponse, headerDiff, option, splitHeaders } from './messages.ts';
 import { processingMode } from './modes.ts';
 import type { ExtProcState } from './state.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** How a stream's first message is admitted: the route phase's admission, or an upstream phase's. */
+export type Admitter = (state: ExtProcState, msg: ProcessingRequest) => Admission;
+const routeAdmitter: Admitter = (state, msg) => admit(state, msg.requestHeaders?.headers);
 
 /** Concatenated output of a body step, or undefined when it is exactly the chunk that came in. */
 function replaced(chunk: Buffer, out: Buffer[]): Buffer | undefined {
@@ -46,9 +50,20 @@ export class ExtProcStream {
   status = 0;
   /** An immediate response went out: the stream is over. */
   finished = false;
+  phase: StreamPhase = 'route';
+  private readonly admitter: Admitter;
+  /** Drops this route phase's context from the linked requests. */
+  private unlink: (() => void) | undefined;
 
-  constructor(state: ExtProcState) {
+  constructor(state: ExtProcState, admitter: Admitter = routeAdmitter) {
     this.state = state;
+    this.admitter = admitter;
+  }
+
+  /** The stream ended (answered, half-closed or cut): upstream-phase streams no longer find its context. */
+  close(): void {
+    this.unlink?.();
+    this.unlink = undefined;
   }
 
   /** Envoy went away (client gone, stream reset): in-flight hooks and sub-requests are cancelled. */
@@ -66,7 +81,7 @@ export class ExtProcStream {
 
   async handle(msg: ProcessingRequest): Promise<ProcessingResponse | undefined> {
     try {
-      if (msg.requestHeaders) return await this.onRequestHeaders(msg.requestHeaders);
+      if (msg.requestHeaders) return await this.onRequestHeaders(msg.requestHeaders, msg);
       if (msg.requestBody) return await this.onBody('request', msg.requestBody);
       if (msg.responseHeaders) return await this.onResponseHeaders(msg.responseHeaders);
       if (msg.responseBody) return await this.onBody('response', msg.responseBody);
@@ -96,18 +111,22 @@ export class ExtProcStream {
     return this.immediate(answer);
   }
 
-  private async onRequestHeaders(msg: HttpHeaders): Promise<ProcessingResponse> {
+  private async onRequestHeaders(msg: HttpHeaders, whole: ProcessingRequest): Promise<ProcessingResponse> {
     const { state } = this;
-    const a = admit(state, msg.headers);
+    const a = this.admitter(state, whole);
     this.requestId = a.id;
     if (a.kind === 'refused') return this.immediate(a.answer);
     const { ctx, target } = a;
+    const route = a.phase === 'route';
+    this.phase = a.phase;
     // A client must not steer Envoy's endpoint choice: its own destination header is hidden from the
     // filters and removed from what Envoy forwards, unless a filter sets one (as in the gateway).
-    const head = withoutClientPick(a.head);
+    // In the upstream phase Envoy has chosen already.
+    const head = route ? withoutClientPick(a.head) : a.head;
     const clientPicked = head !== a.head;
     this.ctx = ctx;
-    const pipeline = (this.pipeline = state.pipelines.get(a.route.name)!);
+    if (route && state.linkRoutePhase) this.unlink = state.linked.register(ctx);
+    const pipeline = (this.pipeline = a.pipeline);
     const out = await pipeline.requestHeaders(ctx, head);
     this.passed = out.passed;
     if (out.rejection) return this.rejected(out.rejection.rejection, out.passed);
@@ -125,8 +144,11 @@ export class ExtProcStream {
     }
     this.requestHead = out.head;
     const mode = processingMode(out.passed, msg.endOfStream === true || body !== undefined, state.envoyBufferBytes);
+    // Envoy keeps a stream that still expects a message open: the route phase's context stays
+    // linked until the response comes, after every attempt's upstream phase.
+    if (this.unlink) mode.responseHeaderMode = 'SEND';
     this.modes = { request: mode.requestBodyMode!, response: mode.responseBodyMode! };
-    const mutation = headerDiff(head.headers, out.head.headers) ?? {};
+    const mutation = headerDiff(a.base ?? head.headers, out.head.headers) ?? {};
     const set = [...(mutation.setHeaders ?? [])];
     // Envoy sent no usable id (it makes one unless told not to): the upstream gets the one hooks saw.
     if (a.idIsNew && !set.some((o) => o.header.key === 'x-request-id')) set.push(option('x-request-id', a.id));
@@ -134,7 +156,10 @@ export class ExtProcStream {
     // upstream gets, as in the gateway.
     if (out.head.path !== target) set.push(option(':path', out.head.path));
     const response: ProcessingResponse = { modeOverride: mode };
-    if (out.upstream !== undefined) this.pick(out.upstream, 'on-request-headers', set, response);
+    if (out.upstream !== undefined) {
+      if (route) this.pick(out.upstream, 'on-request-headers', set, response);
+      else ctx.logger.debug('an upstream filter cannot change the upstream; ignored');
+    }
     // A streamed body a filter may change has no known length: Envoy must not forward the client's.
     const removes = [...(mutation.removeHeaders ?? [])];
     if (clientPicked && !set.some((o) => o.header.key === DESTINATION_HEADER)) removes.push(DESTINATION_HEADER);
@@ -221,7 +246,7 @@ export class ExtProcStream {
     if (body !== undefined) common.bodyMutation = body.length === 0 ? { clearBody: true } : { body };
     const set: HeaderValueOption[] = [];
     // The endpoint metadata counts whenever it comes; its header only while Envoy holds the headers.
-    if (upstream !== undefined) this.pick(upstream, 'on-request-body', set, response);
+    if (upstream !== undefined && this.phase === 'route') this.pick(upstream, 'on-request-body', set, response);
     // Envoy still holds the headers only while it buffers the whole body for this one message.
     if (first && this.modes[direction] === 'BUFFERED') {
       const mutation = headerDiff(before, after);

@@ -33,6 +33,8 @@ interface ContextInit {
   trace: TraceContext;
   depth: number;
   logger: Logger;
+  /** Another context's store, shared (an upstream-phase stream behind Envoy sees its route phase's). */
+  store?: RequestStore;
 }
 
 /**
@@ -60,6 +62,7 @@ class ExchangeContext implements RequestContext {
     this.trace = init.trace;
     this.depth = init.depth;
     this.parentLogger = init.logger;
+    this.requestStore = init.store;
   }
 
   /** Most requests never log beyond the access line: the child logger is made only when asked. */

@@ -43,8 +43,9 @@ export class EnvoyStream {
   error: grpc.ServiceError | undefined;
   ended = false;
 
-  constructor(client: grpc.Client) {
-    this.call = (client as unknown as { process: () => Duplex }).process();
+  /** `metadata`: the gRPC metadata Envoy sends from the filter's `grpc_service.initial_metadata`. */
+  constructor(client: grpc.Client, metadata?: grpc.Metadata) {
+    this.call = (client as unknown as { process: (m?: grpc.Metadata) => Duplex }).process(metadata);
     this.call.on('data', (r: ProcessingResponse) => {
       if (this.waiting) {
         const w = this.waiting;
