@@ -5,38 +5,13 @@
  * filters' context; credentials and translation come back as Envoy mutations, per backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatewayConfig } from '../../runtime/config/types.ts';
 import { ConfigError } from '../../runtime/config/load.ts';
 import { startExtProc } from '../../runtime/extproc/server.ts';
 import { testkit, until } from '../gateway/helpers.ts';
-import { ANTHROPIC_KEY, OPENAI_KEY, anthropicAuth, openaiAuth, translate } from '../ai-gateway/helpers.ts';
+import { ANTHROPIC_KEY, OPENAI_KEY } from '../ai-gateway/helpers.ts';
 import { EnvoyStream, type TestExtProc, immediateStatus, startTestExtProc } from './client.ts';
+import { ASK, twoBackends } from './upstream-config.ts';
 import { type Held, clusterAttribute, requestPhase, responsePhase, upstreamMetadata, upstreamPhase } from './upstream-sim.ts';
-
-export const ASK = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'ping' }] });
-
-/** Two backends behind one upstream: OpenAI first (its bearer token), Anthropic second (translated, its key). */
-export function twoBackends(primary: string, secondary: string): GatewayConfig {
-  return {
-    plugins: {
-      r: testkit({ name: 'r', logHooks: true }),
-      c: testkit({ name: 'c', contextCounter: true }),
-      e: testkit({ name: 'e', echo: true }),
-      'openai-auth': openaiAuth(),
-      translate: translate(),
-      'anthropic-auth': anthropicAuth(),
-    },
-    upstreams: {
-      llm: {
-        backends: [
-          { name: 'openai', endpoints: [primary], priority: 0, upstreamFilters: ['c', 'e', 'openai-auth'] },
-          { name: 'anthropic', envoyCluster: 'anthropic-cluster', endpoints: [secondary], priority: 1, upstreamFilters: ['c', 'translate', 'anthropic-auth'] },
-        ],
-      },
-    },
-    routes: [{ name: 'chat', upstream: 'llm', retries: 1, filters: ['r', 'c'], timeoutMs: 10_000 }],
-  };
-}
 
 const header = (h: Held, name: string) => h.headers.filter(([k]) => k === name).map(([, v]) => v);
 
