@@ -22,7 +22,14 @@ export type RouteUrl = { ok: true; route: string; path: string } | { ok: false; 
 export function parseRouteUrl(url: string): RouteUrl {
   const rest = url.slice(ROUTE_SCHEME.length);
   const slash = rest.search(/[/?]/);
-  const name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const raw = slash < 0 ? rest : rest.slice(0, slash);
+  // A guest's URL: a bad escape is its mistake, refused as such (not an internal error).
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    return { ok: false, reason: `route url has a malformed escape in its route name: ${JSON.stringify(raw.slice(0, 64))}` };
+  }
   if (name === '') return { ok: false, reason: 'route url names no route' };
   const tail = slash < 0 ? '/' : rest.slice(slash);
   const cut = tail.indexOf('#');
