@@ -2,8 +2,8 @@
  * The upstream phase behind Envoy: a second ext_proc filter, configured as an upstream HTTP filter
  * of each backend's cluster, opens one stream per attempt once Envoy has picked the cluster. Such a
  * stream says it is one with gRPC metadata `x-praxis-phase: upstream` (the filter's
- * `grpc_service.initial_metadata`), names its cluster with the `xds.cluster_name` attribute
- * (`request_attributes`) or `x-praxis-cluster` metadata, and runs that backend's upstream filters
+ * `grpc_service.initial_metadata`), names its backend through `request_attributes` (the dialled
+ * endpoint's metadata, or the cluster's name) or `x-praxis-cluster` metadata, and runs that backend's upstream filters
  * with Envoy's attempt count and the route phase's context store (linked-requests.ts).
  */
 import type { Metadata } from '@grpc/grpc-js';
@@ -23,6 +23,11 @@ import type { ExtProcState } from './state.ts';
 export const PHASE_METADATA = 'x-praxis-phase';
 export const CLUSTER_METADATA = 'x-praxis-cluster';
 export const CLUSTER_ATTRIBUTE = 'xds.cluster_name';
+/**
+ * The backend named by the endpoint Envoy dialled: for one cluster whose priority localities are
+ * the backends (Envoy's own failover between them), where `xds.cluster_name` names only the cluster.
+ */
+export const HOST_METADATA_ATTRIBUTE = "xds.upstream_host_metadata.filter_metadata['praxis']['backend']";
 const ENVOY_ATTEMPT = 'x-envoy-attempt-count';
 /** An upstream-phase stream with no route phase to take its deadline from (another replica's, say). */
 const UNLINKED_TIMEOUT_MS = 30_000;
@@ -58,11 +63,17 @@ export function clusterMap(config: Pick<GatewayConfig, 'upstreams'>, source = 'e
   return new Map([...map].map(([c, { upstream, backend }]) => [c, { upstream, backend }]));
 }
 
-/** The cluster Envoy named: the `xds.cluster_name` attribute (any filter's), else the metadata. */
+/**
+ * The backend's name as Envoy gave it: the dialled endpoint's `praxis.backend` metadata, else the
+ * `xds.cluster_name` attribute (Envoy files attributes under the filter's name: any is read), else
+ * `x-praxis-cluster` gRPC metadata.
+ */
 export function clusterOf(attributes: Record<string, Struct> | undefined, metadata: Metadata | undefined): string | undefined {
-  for (const s of Object.values(attributes ?? {})) {
-    const v = s.fields?.[CLUSTER_ATTRIBUTE]?.stringValue;
-    if (v) return v;
+  for (const key of [HOST_METADATA_ATTRIBUTE, CLUSTER_ATTRIBUTE]) {
+    for (const s of Object.values(attributes ?? {})) {
+      const v = s.fields?.[key]?.stringValue;
+      if (v) return v;
+    }
   }
   const m = metadata?.get(CLUSTER_METADATA)[0];
   return typeof m === 'string' && m ? m : undefined;

@@ -11,7 +11,7 @@ import { testkit, until } from '../gateway/helpers.ts';
 import { ANTHROPIC_KEY, OPENAI_KEY } from '../ai-gateway/helpers.ts';
 import { EnvoyStream, type TestExtProc, immediateStatus, startTestExtProc } from './client.ts';
 import { ASK, twoBackends } from './upstream-config.ts';
-import { type Held, clusterAttribute, requestPhase, responsePhase, upstreamMetadata, upstreamPhase } from './upstream-sim.ts';
+import { type Held, clusterAttribute, hostMetadataAttribute, requestPhase, responsePhase, upstreamMetadata, upstreamPhase } from './upstream-sim.ts';
 
 const header = (h: Held, name: string) => h.headers.filter(([k]) => k === name).map(([, v]) => v);
 
@@ -81,6 +81,13 @@ describe('ext_proc: upstream filters per attempt', () => {
     expect(header(a.request, 'x-context-count')).toEqual(['1']);
     expect(header(a.request, 'x-echo-attempt')).toEqual(['3']);
     a.stream.end();
+  });
+
+  it('one cluster with a locality per backend: the dialled endpoint\'s praxis.backend metadata names the backend', async () => {
+    const s = new EnvoyStream(ep.client, upstreamMetadata());
+    const a = await requestPhase(s, { path: '/v1/models', headers: [['x-request-id', 'rid-host-meta']] }, hostMetadataAttribute('anthropic-cluster'));
+    expect(a.kind === 'forwarded' && header(a.request, 'x-api-key')).toEqual([ANTHROPIC_KEY]);
+    s.end();
   });
 
   it('the cluster may come as x-praxis-cluster metadata', async () => {

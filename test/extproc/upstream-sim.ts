@@ -56,6 +56,11 @@ export function clusterAttribute(cluster: string): Partial<ProcessingRequest> {
   return { attributes: { 'envoy.filters.http.ext_proc': { fields: { 'xds.cluster_name': { stringValue: cluster } } } } };
 }
 
+/** The dialled endpoint's `praxis.backend` metadata, as the CEL attribute Envoy evaluates. */
+export function hostMetadataAttribute(backend: string): Partial<ProcessingRequest> {
+  return { attributes: { 'envoy.filters.http.ext_proc': { fields: { "xds.upstream_host_metadata.filter_metadata['praxis']['backend']": { stringValue: backend }, 'xds.cluster_name': { stringValue: 'llm' } } } } };
+}
+
 /** One attempt's upstream phase: the route phase's output plus Envoy's attempt count, to `cluster`. */
 export function upstreamPhase(client: grpc.Client, cluster: string, attempt: number, routed: Held): Promise<PhaseOutcome> {
   const stream = new EnvoyStream(client, upstreamMetadata());
