@@ -77,7 +77,10 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
   const allowHosts = opts.allowHosts ?? [];
   const loaded = await loadComponent(source, opts.load);
   const kv = new TestKeyValue('test', opts.keyvalue);
-  await kv.ready();
+  await kv.ready().catch(async (err: unknown) => {
+    await kv.close();
+    throw err;
+  });
   const open = new Set<MockedBridge>();
   let runs = 0;
 
@@ -107,7 +110,8 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
   };
 
   const probeLogs: LogLine[] = [];
-  const info = await withBridge(undefined, async (bridge) => (await start(probeLogs, bridge)).filter).catch((err: unknown) => {
+  const info = await withBridge(undefined, async (bridge) => (await start(probeLogs, bridge)).filter).catch(async (err: unknown) => {
+    await kv.close();
     if (err instanceof ConfigureError && probeLogs.length) err.message += `\n${probeLogs.map((l) => `  guest ${l.level}: ${l.msg}`).join('\n')}`;
     throw err;
   });
