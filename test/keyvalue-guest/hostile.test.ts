@@ -82,6 +82,22 @@ describe('a hostile guest calling keyvalue', () => {
     expect(calls.length).toBeLessThan(17);
   });
 
+  it('a hook calling the store in an endless loop stops at its CPU budget: each call is charged', async () => {
+    // 100M fuel units; the loop's own instructions alone would take about 10M calls to spend them.
+    const forever = `(loop $again ${get('210', '3')} (br $again))`;
+    const bytes = await hostileComponent({ version: '0.2.0', imports: ALL_KV, extra: DATA, requestHeaders: forever });
+    const loaded = await loadComponent(bytes, { binding: 'fast', maxLoopIterations: 100_000_000 });
+    const calls: string[] = [];
+    const host = recordingHost(calls);
+    const inst = await loaded.factory.instantiate();
+    await inst.configure(host, '{}');
+    const err = await inst.onRequestHeaders(host, INFO, requestHead()).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(GuestTrap);
+    expect((err as GuestTrap).kind).toBe('cpu-budget');
+    expect(calls.length).toBeGreaterThan(1000);
+    expect(calls.length).toBeLessThanOrEqual(100_000_000 / 20_000);
+  });
+
   it('on the jco binding invalid UTF-8 in a key traps too (its decoders are strict)', async () => {
     const { err, calls } = await trapOf(get('200', '2'), { binding: 'jco' });
     expect(err).toBeInstanceOf(GuestTrap);
