@@ -58,7 +58,8 @@ describe('ext_proc: upstream filters per attempt', () => {
     // Backend A's credential never reaches B (nor the client's own).
     expect(header(two, 'authorization')).toEqual([]);
     expect(JSON.stringify([a2.first, two])).not.toContain(OPENAI_KEY);
-    await responsePhase(a2.stream, 200);
+    // The answering attempt's response hooks run on its own stream (c reads the shared count).
+    expect((await responsePhase(a2.stream, 200))['x-context-count']).toEqual(['3']);
     await responsePhase(route.stream, 200);
 
     const hooks = ep.logs.filter((l) => l.guest === true && l.msg === 'hook on-request-headers r');
@@ -71,6 +72,20 @@ describe('ext_proc: upstream filters per attempt', () => {
     const late = await upstreamPhase(ep.client, 'openai', 3, route.request);
     expect(late.kind === 'forwarded' && header(late.request, 'x-context-count')).toEqual(['1']);
     late.stream.end();
+  });
+
+  it('a reload between the route phase and an attempt keeps them linked', async () => {
+    const route = await requestPhase(new EnvoyStream(ep.client), { path: '/v1/models', headers: [['x-request-id', 'rid-reload']] });
+    if (route.kind !== 'forwarded') throw new Error('the route phase answered');
+    const version = ep.configVersion();
+    const config = twoBackends('http://127.0.0.1:9', 'http://127.0.0.1:9');
+    config.routes[0]!.timeoutMs = 9_000;
+    expect((await ep.reload(config)).ok).toBe(true);
+    expect(ep.configVersion()).toBe(version + 1);
+    const a = await upstreamPhase(ep.client, 'openai', 1, route.request);
+    expect(a.kind === 'forwarded' && header(a.request, 'x-context-count')).toEqual(['2']);
+    a.stream.end();
+    route.stream.end();
   });
 
   it('without its route phase an attempt still runs its filters, over an empty context', async () => {
