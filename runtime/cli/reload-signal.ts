@@ -79,14 +79,34 @@ export function watchConfig(configPath: string, debounceMs: number, changed: () 
 }
 
 /**
- * SIGHUP (and the watch, when on) reload `target` from `configPath`, one reload at a time (the
- * target queues them). The target logs each outcome; `done` hears it too.
+ * SIGHUP (and the watch, when on) reload `target` from `configPath`, one reload at a time; those
+ * asked for while one runs make one more after it. The target logs each outcome; `done` hears it too.
  */
 export function reloadOnSignal(
   configPath: string, target: Reloadable, logger: Logger,
   opts: { watch: boolean; debounceMs: number; done?: (o: ReloadOutcome) => void },
 ): { close(): void } {
-  const run = () => { void target.reload(configFromFile(configPath)).then((o) => opts.done?.(o)); };
+  // One reload at a time from here, and at most one more asked for behind it (it reads the file
+  // when it starts): a storm of signals or writes costs two reloads, not one each, and the last
+  // change is never missed.
+  let running = false;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void target.reload(configFromFile(configPath))
+      .then((o) => opts.done?.(o), (err: unknown) => logger.error({ err: (err as Error).message }, 'config reload failed'))
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
   const onHup = () => {
     logger.info({ signal: 'SIGHUP', config: configPath }, 'reloading the config');
     run();

@@ -43,7 +43,7 @@ async function spend(gw: TestGateway, tenant: string, headers: Record<string, st
   return { status: r.status, left: Number(left) };
 }
 
-const usage = (u: Record<string, number>) => ({ 'x-answer': JSON.stringify({ id: 'x', usage: u }) });
+const usage = (u: Record<string, number | undefined>) => ({ 'x-answer': JSON.stringify({ id: 'x', usage: u }) });
 
 describe('token-budget fed lies', () => {
   it('negative counts never refund; a huge count spends the budget; fractions do not crash', async () => {
