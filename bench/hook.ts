@@ -14,6 +14,7 @@ import type { FilterInstance, HeaderList, HostCalls, RequestHead, RequestInfo } 
 import { WASM_PAGE, coreExports, coreImports, coreModulesOfComponent, withMemoryCeiling } from '../runtime/component/wasm-binary.ts';
 import { type Scenario, summarize } from './stats.ts';
 import { noKeyValue } from '../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../runtime/component/host-clock.ts';
 
 const FILTER = 'praxis:filter/filter@0.2.0';
 
@@ -22,7 +23,7 @@ export const noopHost: HostCalls = {
   httpSubrequestAll: async (reqs) => reqs.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'bench' } })),
   contextGet: () => undefined,
   contextSet: () => {},
-  ...noKeyValue('none in this bench'),
+  ...noKeyValue('none in this bench'), ...systemClockCalls,
   log: () => {},
 };
 

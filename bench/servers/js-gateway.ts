@@ -15,6 +15,7 @@ import { SubrequestBridge } from '../../runtime/subrequest/index.ts';
 import { jsFactory } from '../js-filters.ts';
 import { FILTER_CONFIGS, FILTER_NAMES as NAMES, chainRoute as route } from './filter-chain.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../../runtime/component/host-clock.ts';
 
 /** A gateway wired by hand (as startGateway does) around plain-JS filters. */
 export async function startJsGateway(upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -24,7 +25,7 @@ export async function startJsGateway(upstream: string): Promise<{ url: string; c
     const pool = await PluginPool.create(name, jsFactory(name), JSON.stringify(FILTER_CONFIGS[name]), DEFAULT_POOL_LIMITS, {
       httpSubrequest: async () => ({ ok: false, error: { tag: 'denied', reason: 'configure' } }),
       httpSubrequestAll: async (r) => r.map(() => ({ ok: false as const, error: { tag: 'denied' as const, reason: 'configure' } })),
-      contextGet: () => undefined, contextSet: () => {}, log: () => {}, ...noKeyValue('none in this bench'),
+      contextGet: () => undefined, contextSet: () => {}, log: () => {}, ...noKeyValue('none in this bench'), ...systemClockCalls,
     });
     filters.push({ name, pool, info: pool.info, failure: 'closed', subrequests: { plugin: name, allowedHosts: [], maxInFlight: 64 } });
   }

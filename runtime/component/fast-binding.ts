@@ -20,6 +20,7 @@ import { exportsReaching, importedFunctionIndices } from './reachability.ts';
 import { type CoreExport, type CoreImport, WASM_PAGE, coreExports } from './wasm-binary.ts';
 import { CURRENT_VERSION, type WorldVersion, filterExport, hasInterface, interfaceName, versionOfCoreExports } from './world-version.ts';
 import { keyvalueImports } from './fast-keyvalue.ts';
+import { CLOCK_FUNCS, clockImports } from './fast-clock.ts';
 import { FUEL_EXPORT, MAX_FUEL } from './fuel.ts';
 
 const HOOKS = ['configure', 'on-request-headers', 'on-request-body', 'on-response-headers', 'on-response-body'] as const;
@@ -32,6 +33,7 @@ function allowedImports(version: WorldVersion): Set<string> {
   const context = interfaceName('context', version);
   const out = [`${http}#http-subrequest`, `${http}#http-subrequest-all`, `${context}#get`, `${context}#set`, `${interfaceName('log', version)}#log`];
   if (hasInterface(version, 'keyvalue')) out.push(...KV_FUNCS.map((f) => `${interfaceName('keyvalue', version)}#${f}`));
+  if (hasInterface(version, 'clock')) out.push(...CLOCK_FUNCS.map((f) => `${interfaceName('clock', version)}#${f}`));
   return new Set(out);
 }
 
@@ -139,6 +141,9 @@ function buildImports(state: CallState, version: WorldVersion): WebAssembly.Impo
       host: () => currentHost(state),
       charge: (units) => chargeFuel(state.fuel, units),
     });
+  }
+  if (hasInterface(version, 'clock')) {
+    imports[interfaceName('clock', version)] = clockImports(() => currentHost(state), (units) => chargeFuel(state.fuel, units));
   }
   return imports;
 }

@@ -19,6 +19,9 @@ export const LOG_FUEL = 4_000;
 /** Fuel per sub-request, each element of `http-subrequest-all` too (about 35 µs for one denied at once: checks, record, JSPI suspend and resume). */
 export const SUBREQUEST_FUEL = 100_000;
 
+/** Fuel per `clock` call (about the host time of a context call: one clock read and a BigInt). */
+export const CLOCK_FUEL = HOST_CALL_FUEL;
+
 /** Fuel per `keyvalue` call (its JSPI suspend and resume, the checks and the store's own work; see docs/isolation.md). */
 export const KV_FUEL = 20_000;
 

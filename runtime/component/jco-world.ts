@@ -6,8 +6,9 @@ import type {
   Action, BodyMode, FilterInfo, HeaderList, HostCalls, LogLevel, Mutations,
   RequestHead, RequestInfo, ResponseHead, Subrequest, SubrequestError, SubrequestResult,
 } from './types.ts';
-import { HOST_CALL_FUEL, KV_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
+import { CLOCK_FUEL, HOST_CALL_FUEL, KV_FUEL, LOG_FUEL, SUBREQUEST_FUEL, bytesFuel, chargeFuel } from './host-fuel.ts';
 import type { KvResult } from '../keyvalue/types.ts';
+import { clockU64 } from './host-clock.ts';
 
 // ---- shapes of jco's JS values for the praxis world ----
 type JcoVariant<T extends string, V = undefined> = { tag: T; val: V };
@@ -148,6 +149,17 @@ export function buildImports(state: CallState): Record<string, unknown> {
       compareAndSwap: async (store: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs: number | undefined) => {
         charge(KV_FUEL + bytesFuel(store.length + key.length + value.byteLength + (expected?.byteLength ?? 0)));
         return kvValue(await hostOf(state).kvCompareAndSwap(store, key, expected, value, ttlMs));
+      },
+    },
+    // 0.2.0: synchronous (no JSPI suspension); jco lowers the u64 from a BigInt.
+    'praxis:filter/clock': {
+      nowMs: () => {
+        charge(CLOCK_FUEL);
+        return clockU64(hostOf(state).clockNowMs());
+      },
+      monotonicMs: () => {
+        charge(CLOCK_FUEL);
+        return clockU64(hostOf(state).clockMonotonicMs());
       },
     },
     'praxis:filter/types': {},

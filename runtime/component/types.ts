@@ -1,5 +1,5 @@
 /**
- * Host-side view of the praxis:filter world (wit/praxis.wit; 0.2.0 adds `keyvalue`, 0.1.0 still loads).
+ * Host-side view of the praxis:filter world (wit/praxis.wit; 0.2.0 adds `keyvalue` and `clock`, 0.1.0 still loads).
  * Every binding (the jco glue, the fast path) lifts and lowers to exactly these shapes,
  * so the pipeline never knows which binding runs a filter.
  */
@@ -113,6 +113,10 @@ export interface HostCalls {
   kvDelete(namespace: string, key: string): Promise<KvResult<boolean>>;
   kvIncrement(namespace: string, key: string, delta: bigint, ttlMs?: number): Promise<KvResult<bigint>>;
   kvCompareAndSwap(namespace: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>>;
+  /** The `clock` interface (0.2.0): wall-clock ms since the Unix epoch, a whole number. */
+  clockNowMs(): number;
+  /** The `clock` interface (0.2.0): monotonic whole ms since an arbitrary start; never goes back. */
+  clockMonotonicMs(): number;
 }
 
 /** One live instance of a filter component. One call at a time (the pool guarantees it). */

@@ -2,7 +2,7 @@
  * The versions of the praxis:filter world this host runs, and what each one's interfaces are.
  * A component is built against exactly one version (its filter export and all its praxis
  * imports carry the same one); the bindings give it the imports of that version. 0.2.0 added
- * `keyvalue`; components built against 0.1.0 keep loading and running unchanged.
+ * `keyvalue` and `clock`; components built against 0.1.0 keep loading and running unchanged.
  */
 
 export const WORLD_VERSIONS = ['0.1.0', '0.2.0'] as const;
@@ -13,7 +13,7 @@ export const CURRENT_VERSION: WorldVersion = '0.2.0';
 /** The interfaces each version defines (types is used by the others, never imported alone). */
 const INTERFACES: Record<WorldVersion, readonly string[]> = {
   '0.1.0': ['types', 'http-client', 'context', 'log', 'filter'],
-  '0.2.0': ['types', 'http-client', 'context', 'log', 'keyvalue', 'filter'],
+  '0.2.0': ['types', 'http-client', 'context', 'log', 'keyvalue', 'clock', 'filter'],
 };
 
 export function isWorldVersion(v: string): v is WorldVersion {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
 import { noKeyValue } from '../keyvalue/no-store.ts';
+import { systemClockCalls } from '../component/host-clock.ts';
 import { resolveEnvRefs } from '../config/env-refs.ts';
 import { checkPluginConfig } from '../config/plugin-config.ts';
 import type { PluginConfig } from '../config/types.ts';
@@ -32,7 +33,7 @@ function configureHost(logger: Logger, guest: GuestPolicy): HostCalls {
     contextGet: () => undefined,
     contextSet: () => {},
     log: configureLog(logger, guest),
-    ...noKeyValue('no key-value store during configure'),
+    ...noKeyValue('no key-value store during configure'), ...systemClockCalls,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { FilterInfo, HostCalls, KvResult, LogLevel, Subrequest, SubrequestResult } from '../component/types.ts';
 import type { KvCallScope, PluginKeyValue } from '../keyvalue/types.ts';
+import { type HostClock, SYSTEM_CLOCK } from '../component/host-clock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Span } from '../observability/tracing.ts';
 import type { PluginPool } from '../pool/plugin-pool.ts';
@@ -28,11 +29,13 @@ export interface ChainFilter {
   readonly guest?: GuestPolicy;
   /** The plugin's view of the key-value store; without one every store call is `unavailable`. */
   readonly keyvalue?: PluginKeyValue;
+  /** The clocks the `clock` import reads (default: the process's); the test kit's can be moved. */
+  readonly clock?: HostClock;
 }
 
 const UNCONFIGURED = guestPolicy();
 
-type HostFilter = Pick<ChainFilter, 'name' | 'subrequests' | 'guest' | 'keyvalue'>;
+type HostFilter = Pick<ChainFilter, 'name' | 'subrequests' | 'guest' | 'keyvalue' | 'clock'>;
 
 const NO_STORE = { ok: false as const, error: { tag: 'unavailable' as const, reason: 'no key-value store is configured for this plugin' } };
 
@@ -122,6 +125,14 @@ export class FilterHost implements HostCalls {
       return;
     }
     this.ctx.logger.child({ plugin: name })[level]({ guest: true }, clipLine(msg, guest.limits.maxLogLineBytes));
+  }
+
+  clockNowMs(): number {
+    return (this.filter.clock ?? SYSTEM_CLOCK).nowMs();
+  }
+
+  clockMonotonicMs(): number {
+    return (this.filter.clock ?? SYSTEM_CLOCK).monotonicMs();
   }
 
   /** Store calls end with the request: its deadline bounds them and its abort cancels them. */

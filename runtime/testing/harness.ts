@@ -15,6 +15,7 @@ import { MockedBridge, type SubrequestMade } from './mocked-bridge.ts';
 import { parseMocks, type MockRule } from './mocks.ts';
 import { runHooks, type ExchangeInput, type ExchangeResult, type LogLine } from './hooks.ts';
 import { type KeyValueOptions, type KeyValueView, TestKeyValue } from './keyvalue.ts';
+import { type ClockOptions, TestClock, type TestClockControl } from './test-clock.ts';
 
 export interface FilterTestOptions {
   /** The plugin's config: JSON text, or a value to serialise (default `{}`). */
@@ -29,6 +30,8 @@ export interface FilterTestOptions {
   load?: LoadOptions;
   /** The key-value store the hooks see (the gateway's memory backend): seed, grants, bounds, or down. */
   keyvalue?: KeyValueOptions;
+  /** The clocks the `clock` import reads: frozen at `nowMs` (moved by `TestFilter.clock`), or the process's by default. */
+  clock?: ClockOptions;
 }
 
 /** One run's outcome, and the key-value store as the run left it. */
@@ -45,6 +48,8 @@ export interface TestFilter {
   run(input?: ExchangeInput & { mocks?: MockRule[] }): Promise<FilterRunResult>;
   /** The key-value store now (runs share one store, seeded before the first). */
   keyvalue(): Promise<KeyValueView>;
+  /** The clocks the hooks read, shared by every run: `advance(ms)` between runs moves time. */
+  readonly clock: TestClockControl;
   /** Releases the bridge's connections; call once when done. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -75,6 +80,7 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
   parseMocks(opts.mocks ?? []); // a bad rule fails here, before anything loads
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const allowHosts = opts.allowHosts ?? [];
+  const clock = new TestClock(opts.clock); // a bad clock option fails here, before anything loads
   const loaded = await loadComponent(source, opts.load);
   const kv = new TestKeyValue('test', opts.keyvalue);
   await kv.ready().catch(async (err: unknown) => {
@@ -88,7 +94,7 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
     const id = `test-${++runs}`;
     const logger = capturingLogger(logs);
     const ctx = createRequestContext({ id, route: 'test', timeoutMs, trace: startTrace(), depth: 0, logger });
-    const host = new FilterHost({ name: 'test', subrequests: { plugin: 'test', allowedHosts: allowHosts, maxInFlight: 16 }, keyvalue: kv.plugin }, ctx, bridge);
+    const host = new FilterHost({ name: 'test', subrequests: { plugin: 'test', allowedHosts: allowHosts, maxInFlight: 16 }, keyvalue: kv.plugin, clock }, ctx, bridge);
     const instance: FilterInstance = await loaded.factory.instantiate();
     const configured = await instance.configure(host, config);
     if (!configured.ok) throw new ConfigureError(`configure failed: ${configured.error}`);
@@ -132,6 +138,7 @@ export async function loadFilter(source: string | Uint8Array, opts: FilterTestOp
         return { ...result, keyvalue: await kv.view() };
       }),
     keyvalue: () => kv.view(),
+    clock,
     close,
     [Symbol.asyncDispose]: close,
   };

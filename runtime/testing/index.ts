@@ -5,6 +5,7 @@
 export { loadFilter, runFilter, ConfigureError } from './harness.ts';
 export type { FilterTestOptions, FilterRunResult, TestFilter } from './harness.ts';
 export type { KeyValueOptions, KeyValueView } from './keyvalue.ts';
+export type { ClockOptions, TestClockControl } from './test-clock.ts';
 export type { ExchangeInput, ExchangeResult, Step, Hook, LogLine, HeadersInput, BodyInput } from './hooks.ts';
 export type { SubrequestMade } from './mocked-bridge.ts';
 export { parseMocks, MockError } from './mocks.ts';

@@ -10,6 +10,7 @@ import { type LoadedComponent, loadComponent } from '../../runtime/component/loa
 import type { HostCalls, SubrequestResult } from '../../runtime/component/types.ts';
 import { RewrapRefused, mutantOf } from './mutate.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../../runtime/component/host-clock.ts';
 
 export interface FuzzTarget { label: string; path: string; config: string }
 
@@ -37,7 +38,7 @@ const host: HostCalls = {
   httpSubrequestAll: async (reqs) => reqs.map(() => reply),
   contextGet: () => undefined,
   contextSet: () => {},
-  ...noKeyValue('none in the fuzzer'),
+  ...noKeyValue('none in the fuzzer'), ...systemClockCalls,
   log: () => {},
 };
 const head = {

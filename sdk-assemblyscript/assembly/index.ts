@@ -9,6 +9,7 @@ export {
   ERR_TIMEOUT, ERR_TOO_LARGE, ERR_DENIED, ERR_OVERLOADED, ERR_CANCELLED, ERR_CONNECT, ERR_PROTOCOL,
 } from "./http";
 export { context, log } from "./host";
+export { clock } from "./clock";
 export { keyvalue, KvError, KvResult, KV_UNAVAILABLE, KV_LIMIT, KV_DENIED, KV_INVALID } from "./keyvalue";
 export { Json, JsonValue, JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } from "./json";
 export { bytesToString, stringToBytes, concatBytes, bufferBody, bufferedLength } from "./body";

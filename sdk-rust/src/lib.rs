@@ -17,6 +17,7 @@ extern crate std;
 pub use alloc_crate::{borrow::ToOwned, boxed::Box, format, string::{String, ToString}, vec, vec::Vec};
 
 mod abi;
+pub mod clock;
 #[doc(hidden)]
 pub mod alloc;
 mod host;

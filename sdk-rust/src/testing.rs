@@ -10,7 +10,7 @@
 //! assert_eq!(testing::subrequests()[0].url, "http://auth.test/check");
 //! ```
 //!
-//! The key-value store has its own stand-in: see [`kv`].
+//! The key-value store has its own stand-in: see [`kv`]; the clocks too: see [`clock`].
 //!
 //! A sub-request no rule matches fails with `SubrequestError::Denied`, as a host outside the
 //! plugin's `allowedHosts` would.
@@ -18,6 +18,7 @@ use crate::types::*;
 use crate::{String, ToString, Vec};
 use std::cell::RefCell;
 
+pub mod clock;
 pub mod kv;
 
 struct Rule {
@@ -100,11 +101,12 @@ pub fn logs() -> Vec<(LogLevel, String)> {
     STATE.with(|s| s.borrow().logs.clone())
 }
 
-/// Forgets the mocks, the recorded sub-requests and log lines (the context and key-value stores too).
+/// Forgets the mocks, the recorded sub-requests and log lines (the context and key-value stores, and a set clock, too).
 pub fn reset() {
     STATE.with(|s| *s.borrow_mut() = State::default());
     crate::host::context::clear();
     kv::clear();
+    clock::clear();
 }
 
 /// A `RequestInfo` as the gateway would pass it to a first attempt.

@@ -17,6 +17,7 @@ import { buildPlugin } from '../../scripts/build-plugins.ts';
 import { runCli } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/servers.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../../runtime/component/host-clock.ts';
 
 const SOURCES = join(import.meta.dirname, 'sources');
 let work: string;
@@ -34,7 +35,7 @@ function testHost(logs: string[]): HostCalls {
     httpSubrequestAll: async (reqs) => reqs.map(() => denied),
     contextGet: (k) => ctx.get(k),
     contextSet: (k, v) => { ctx.set(k, Uint8Array.from(v)); },
-    ...noKeyValue('none in this test'),
+    ...noKeyValue('none in this test'), ...systemClockCalls,
     log: (_level: LogLevel, msg: string) => { logs.push(msg); },
   };
 }

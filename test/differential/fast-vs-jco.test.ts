@@ -71,6 +71,15 @@ class RecordingHost implements HostCalls {
       return next;
     });
   }
+  /** Fixed readings past 2^32 (a u64 cut to 32 bits would show), the same for both bindings. */
+  clockNowMs(): number {
+    this.calls.push(['clock-now']);
+    return 1_767_225_600_123;
+  }
+  clockMonotonicMs(): number {
+    this.calls.push(['clock-monotonic']);
+    return 4_294_967_296 + 42;
+  }
   kvCompareAndSwap(ns: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>> {
     return this.kvAnswer(['kv-cas', ns, key, expected?.slice(), value.slice(), ttlMs], () => {
       const current = this.kv.get(`${ns}/${key}`);
@@ -314,6 +323,12 @@ describe('fast vs jco: keyvalue calls', () => {
         const r = await same(p, reqHeaders([['x-kv', 'get,,k;set,,k,v;del,,k;incr,,k,1;cas,,k,~,v']]), undefined, e);
         expect(kvResult(r)).toEqual(Array.from({ length: 5 }, () => `err:${e.tag}:${e.reason}`));
       }
+    });
+
+    it(`${name}: the clock imports, full 64-bit readings`, async () => {
+      const p = await pair(path, config);
+      const r = await same(p, reqHeaders([['x-kv', 'clock;clock']]));
+      expect(kvResult(r)).toEqual(['1767225600123/4294967338', '1767225600123/4294967338']);
     });
   }
 });

@@ -9,6 +9,7 @@ import { WIT_PATH, componentize } from '../../runtime/build/componentize.ts';
 import { type WorldVersion, filterExport } from '../../runtime/component/world-version.ts';
 import type { HeaderList, HostCalls, RequestHead, RequestInfo } from '../../runtime/component/types.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../../runtime/component/host-clock.ts';
 
 export interface HostileParts {
   /** Extra imports, as WAT module fields placed before everything else (e.g. context or log imports). */
@@ -124,7 +125,7 @@ export function quietHost(logs?: string[]): HostCalls {
     httpSubrequestAll: async (r) => r.map(() => denied),
     contextGet: () => undefined,
     contextSet: () => {},
-    ...noKeyValue('none in this test'),
+    ...noKeyValue('none in this test'), ...systemClockCalls,
     log: (_level, msg) => { logs?.push(msg); },
   };
 }

@@ -20,6 +20,7 @@ import { loadComponent } from '../../runtime/component/loader.ts';
 import { hostileComponent } from '../helpers/hostile.ts';
 import { oneRoute, testkit } from '../gateway/helpers.ts';
 import { noKeyValue } from '../../runtime/keyvalue/no-store.ts';
+import { systemClockCalls } from '../../runtime/component/host-clock.ts';
 
 const policy = { enabled: true, failures: 3, windowMs: 1000, baseMs: 100, maxMs: 1000 };
 
@@ -107,7 +108,7 @@ describe('failure kinds', () => {
       },
     };
     const ejection = new Ejection('k', { ...DEFAULT_EJECTION, failures: 2 }, logger);
-    const noHost = { httpSubrequest: async () => ({ ok: false as const, error: { tag: 'denied' as const, reason: '' } }), httpSubrequestAll: async () => [], contextGet: () => undefined, contextSet: () => {}, log: () => {}, ...noKeyValue('none in this test') };
+    const noHost = { httpSubrequest: async () => ({ ok: false as const, error: { tag: 'denied' as const, reason: '' } }), httpSubrequestAll: async () => [], contextGet: () => undefined, contextSet: () => {}, log: () => {}, ...noKeyValue('none in this test'), ...systemClockCalls };
     const pool = await PluginPool.create('k', factory, '{}', DEFAULT_POOL_LIMITS, noHost, ejection);
     const filter: ChainFilter = { name: 'k', pool, info: pool.info, failure: 'closed', subrequests: { plugin: 'k', allowedHosts: [], maxInFlight: 1 } };
     const metrics = new Metrics({ poolStats: () => [pool.stats()], subrequestsInFlight: () => 0 });
