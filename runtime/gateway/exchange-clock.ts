@@ -28,20 +28,36 @@ export class ExchangeClock {
   private isStreaming = false;
   private lastProgress = 0;
   private readonly controller: AbortController;
+  private readonly timeoutMs: number;
   private readonly idleMs: number;
+  private readonly deadline: number;
 
   constructor(controller: AbortController, timeoutMs: number, idleMs: number) {
     this.controller = controller;
+    this.timeoutMs = timeoutMs;
     this.idleMs = idleMs;
-    this.timer = setTimeout(() => this.controller.abort(new RouteTimeout(timeoutMs)), timeoutMs);
+    this.deadline = performance.now() + timeoutMs;
+    this.timer = setTimeout(ExchangeClock.fire, timeoutMs, this);
+  }
+
+  /** The one timer's callback (static: no closure per exchange): the route deadline, or an idle check. */
+  private static fire(this: void, clock: ExchangeClock): void {
+    if (!clock.isStreaming) return void clock.controller.abort(new RouteTimeout(clock.timeoutMs));
+    const quiet = performance.now() - clock.lastProgress;
+    if (quiet >= clock.idleMs) clock.controller.abort(new IdleTimeout(clock.idleMs));
+    else clock.arm(clock.idleMs - quiet);
   }
 
   /** The response head is going out: the route deadline stops, the idle watch starts. */
   streaming(): void {
     if (this.isStreaming || this.controller.signal.aborted) return;
-    clearTimeout(this.timer);
     this.isStreaming = true;
     this.lastProgress = performance.now();
+    // The route timer fires no later than the first idle check is due (the usual case, with
+    // idleTimeoutMs >= the time left): it becomes the idle check, and no second timer is made
+    // per exchange. It never fires early for the idle watch: the gap is measured when it fires.
+    if (this.deadline - this.lastProgress <= this.idleMs) return;
+    clearTimeout(this.timer);
     this.arm(this.idleMs);
   }
 
@@ -57,10 +73,6 @@ export class ExchangeClock {
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      const quiet = performance.now() - this.lastProgress;
-      if (quiet >= this.idleMs) this.controller.abort(new IdleTimeout(this.idleMs));
-      else this.arm(this.idleMs - quiet);
-    }, Math.max(1, Math.ceil(ms)));
+    this.timer = setTimeout(ExchangeClock.fire, Math.max(1, Math.ceil(ms)), this);
   }
 }

@@ -62,14 +62,30 @@ function hostCount(raw: string[]): number {
 
 /** Adds the client's address to x-forwarded-for, and the original host and scheme, as proxies do. */
 function withForwarded(headers: HeaderList, req: IncomingMessage): HeaderList {
-  const out = headers.filter(([k]) => k !== 'x-forwarded-for' && k !== 'x-forwarded-proto' && k !== 'x-forwarded-host');
-  const prior = headers.filter(([k]) => k === 'x-forwarded-for').map(([, v]) => v);
+  // One pass over the list (it is built per request): the earlier x-forwarded-* read and dropped.
+  const out: HeaderList = [];
+  let forFor: string | undefined;
+  let proto: string | undefined;
+  let fwdHost: string | undefined;
+  let host: string | undefined;
+  for (const h of headers) {
+    const k = h[0];
+    if (k.startsWith('x-forwarded-')) {
+      if (k === 'x-forwarded-for') forFor = forFor === undefined ? h[1] : `${forFor}, ${h[1]}`;
+      else if (k === 'x-forwarded-proto') proto ??= h[1];
+      else if (k === 'x-forwarded-host') fwdHost ??= h[1];
+      else out.push(h);
+      continue;
+    }
+    if (host === undefined && k === 'host') host = h[1];
+    out.push(h);
+  }
   const addr = req.socket.remoteAddress;
-  if (addr) prior.push(addr);
-  if (prior.length) out.push(['x-forwarded-for', prior.join(', ')]);
-  out.push(['x-forwarded-proto', getHeader(headers, 'x-forwarded-proto') ?? 'http']);
-  const host = getHeader(headers, 'x-forwarded-host') ?? getHeader(headers, 'host');
-  if (host) out.push(['x-forwarded-host', host]);
+  if (addr) forFor = forFor === undefined ? addr : `${forFor}, ${addr}`;
+  if (forFor !== undefined) out.push(['x-forwarded-for', forFor]);
+  out.push(['x-forwarded-proto', proto ?? 'http']);
+  const forwardedHost = fwdHost ?? host;
+  if (forwardedHost) out.push(['x-forwarded-host', forwardedHost]);
   return out;
 }
 

@@ -19,7 +19,10 @@ import { discard } from './responses.ts';
 import { sendResponse } from './response-phase.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 
-const RETRY_STATUSES = [502, 503, 504];
+/** Whether an upstream status is retried: 502/503/504 and the route's `retryOn` (no Set built per request). */
+function retriableStatus(status: number, route: RouteConfig): boolean {
+  return status === 502 || status === 503 || status === 504 || (route.retryOn !== undefined && route.retryOn.includes(status));
+}
 
 /** The client's body: read whole (bounded) when retries may replay it, else streamed. */
 export type ReadBody = (max: number) => Promise<Buffer | undefined>;
@@ -29,7 +32,6 @@ export async function runAttempts(
   req: IncomingMessage | undefined, readAll: ReadBody, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
 ): Promise<void> {
   const retries = route.retries ?? 0;
-  const retriable = new Set([...RETRY_STATUSES, ...(route.retryOn ?? [])]);
   // A retry replays the body, so with retries it is kept (bounded); otherwise it streams.
   let source: BodySource | IncomingMessage = req;
   if (req && retries > 0) {
@@ -52,7 +54,7 @@ export async function runAttempts(
     const outcome = await attempt(gw, ctx, original, routed, upstream, cursor, ex);
     if (outcome.kind === 'rejected') return send(outcome);
     const key = outcome.endpoint.origin + outcome.endpoint.basePath;
-    const failed = outcome.kind === 'failed' || retriable.has(outcome.response.statusCode);
+    const failed = outcome.kind === 'failed' || retriableStatus(outcome.response.statusCode, route);
     if (failed) health.failure(key, Date.now());
     else health.success(key);
     gw.metrics?.upstreamAttempt(upstream, ex.backend ?? '', outcome.kind === 'failed' ? 'failed' : String(outcome.response.statusCode));

@@ -51,6 +51,7 @@ export class Pipeline {
   async requestHeaders(ctx: RequestContext, head: RequestHead): Promise<RequestHeadersOutcome> {
     // The caller's head is never changed: a mutation replaces `out.head` (applyRequestMutations).
     const out: RequestHeadersOutcome = { head, passed: [] };
+    if (this.filters.length === 0) return out;
     const info = this.info(ctx);
     for (const filter of this.filters) {
       if (!filter.info.headerHooks.requestHeaders) {
@@ -89,6 +90,7 @@ export class Pipeline {
   async responseHeaders(ctx: RequestContext, passed: readonly ChainFilter[], head: ResponseHead): Promise<ResponseHeadersOutcome> {
     // As for requests: a mutation replaces `out.head`, the upstream's head is never changed.
     const out: ResponseHeadersOutcome = { head };
+    if (passed.length === 0) return out;
     const info = this.info(ctx);
     for (let i = passed.length - 1; i >= 0; i--) {
       const filter = passed[i]!;

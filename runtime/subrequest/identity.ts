@@ -89,22 +89,29 @@ export function isHopByHop(name: string): boolean {
 }
 
 /** The header names a `Connection` header lists (lower-case): they are hop-by-hop too. */
-export function connectionTokens(headers: HeaderList): Set<string> {
-  const tokens = new Set<string>();
+export function connectionTokens(headers: HeaderList): ReadonlySet<string> {
+  let tokens: Set<string> | undefined;
   for (const [name, value] of headers) {
-    if (name.toLowerCase() !== 'connection') continue;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of value.split(',')) {
       const t = token.trim().toLowerCase();
-      if (t !== '') tokens.add(t);
+      if (t !== '') (tokens ??= new Set()).add(t);
     }
   }
-  return tokens;
+  // Most messages name nothing: one shared empty set rather than a new one per call.
+  return tokens ?? NO_TOKENS;
 }
+const NO_TOKENS: ReadonlySet<string> = new Set();
 
 /** Drops hop-by-hop headers, the fixed ones and those the Connection header names. */
 export function stripHopByHop(headers: HeaderList): HeaderList {
   const listed = connectionTokens(headers);
-  return headers.filter(([name]) => !isHopByHop(name) && !listed.has(name.toLowerCase()));
+  const out: HeaderList = [];
+  for (const h of headers) {
+    const name = h[0];
+    if (!isHopByHop(name) && (listed.size === 0 || !listed.has(name.toLowerCase()))) out.push(h);
+  }
+  return out;
 }
 
 export interface IdentitySource {
@@ -137,7 +144,9 @@ export function outgoingHeaders(guest: HeaderList, parent: IdentitySource, trace
 /** A response's header object (node:http / undici) as a list, hop-by-hop headers removed. */
 export function responseHeaderList(headers: Record<string, string | string[] | undefined>): HeaderList {
   const list: HeaderList = [];
-  for (const [name, value] of Object.entries(headers)) {
+  // for-in rather than Object.entries: no array of pairs per response.
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) list.push([name, v]);
     else list.push([name, value]);
