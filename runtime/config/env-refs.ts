@@ -35,3 +35,29 @@ export function resolveEnvRefs(value: unknown, path: string, env: NodeJS.Process
   }
   return value;
 }
+
+/** Values shorter than this are not hidden: they read as ordinary text (a port, a flag), not a secret. */
+const MIN_HIDDEN_LENGTH = 4;
+
+/**
+ * A function that puts each `${NAME}` back in place of its value in a text the plugin wrote (its
+ * configure error, its configure-time log lines): a plugin that echoes its config must not put a
+ * secret the operator kept out of the config file into the gateway's logs. Identity when `value`
+ * holds no reference.
+ */
+export function envValueHider(value: unknown, env: NodeJS.ProcessEnv = process.env): (text: string) => string {
+  const found = new Map<string, string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      const m = REFERENCE.exec(v);
+      const resolved = m ? env[m[1]!] : undefined;
+      if (m && resolved !== undefined && resolved.length >= MIN_HIDDEN_LENGTH) found.set(resolved, m[0]);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(value);
+  if (found.size === 0) return (text) => text;
+  // Longest first, so a value that contains another is hidden whole.
+  const values = [...found.keys()].sort((a, b) => b.length - a.length);
+  return (text) => values.reduce((t, secret) => t.split(secret).join(found.get(secret)!), text);
+}

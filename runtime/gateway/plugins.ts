@@ -7,7 +7,7 @@ import { loadComponent } from '../component/loader.ts';
 import type { HostCalls } from '../component/types.ts';
 import { noKeyValue } from '../keyvalue/no-store.ts';
 import { systemClockCalls } from '../component/host-clock.ts';
-import { resolveEnvRefs } from '../config/env-refs.ts';
+import { envValueHider, resolveEnvRefs } from '../config/env-refs.ts';
 import { checkPluginConfig } from '../config/plugin-config.ts';
 import type { PluginConfig } from '../config/types.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
@@ -25,14 +25,15 @@ export class PluginLoadError extends Error {
 }
 
 /** configure() runs outside any request: it may log, but not call out or use the store. */
-function configureHost(logger: Logger, guest: GuestPolicy): HostCalls {
+function configureHost(logger: Logger, guest: GuestPolicy, hide: (text: string) => string): HostCalls {
+  const log = configureLog(logger, guest);
   const refuse = { ok: false as const, error: { tag: 'denied' as const, reason: 'no sub-requests during configure' } };
   return {
     httpSubrequest: async () => refuse,
     httpSubrequestAll: async (reqs) => reqs.map(() => refuse),
     contextGet: () => undefined,
     contextSet: () => {},
-    log: configureLog(logger, guest),
+    log: (level, msg) => log(level, hide(msg)),
     ...noKeyValue('no key-value store during configure'), ...systemClockCalls,
   };
 }
@@ -56,6 +57,8 @@ export function configText(config: unknown): string {
 export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: string, logger: Logger, cacheDir?: string): Promise<LoadedPlugin> {
   const path = isAbsolute(cfg.path) ? cfg.path : resolve(baseDir, cfg.path);
   const log = logger.child({ plugin: name });
+  // A `${NAME}` value the plugin echoes (configure error, configure log) goes out as `${NAME}`.
+  const hide = envValueHider(cfg.config);
   try {
     const loaded = await loadComponent(path, {
       memoryLimitBytes: (cfg.memoryLimitMb ?? 64) * 1024 * 1024,
@@ -76,7 +79,7 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
     const limits = { ...DEFAULT_POOL_LIMITS, ...cfg.pool };
     const ejection = new Ejection(name, { ...DEFAULT_EJECTION, ...cfg.ejection }, log);
     const guest = guestPolicy(cfg.limits);
-    const pool = await PluginPool.create(name, loaded.factory, configText(config), limits, configureHost(log, guest), ejection);
+    const pool = await PluginPool.create(name, loaded.factory, configText(config), limits, configureHost(log, guest, hide), ejection);
     log.info({ path, sha256: loaded.sha256, bytes: loaded.bytes, world: `praxis:filter@${loaded.version}`, binding: loaded.factory.binding, why: loaded.fastPathObstacle, info: pool.info }, 'plugin loaded');
     if (loaded.unboundedLoops) log.warn({ path }, `no CPU budget for part of this trusted plugin: ${loaded.unboundedLoops}; a hook stuck there would stall the gateway`);
     return {
@@ -91,6 +94,6 @@ export async function loadPlugin(name: string, cfg: PluginConfig, baseDir: strin
       },
     };
   } catch (err) {
-    throw new PluginLoadError(name, (err as Error).message);
+    throw new PluginLoadError(name, hide((err as Error).message));
   }
 }
