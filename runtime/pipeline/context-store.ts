@@ -16,18 +16,10 @@ interface Namespace {
   refused: boolean;
 }
 
-/**
- * The one key the host answers itself, in every plugin's namespace: the wall clock at the call,
- * in ms since the epoch as decimal ASCII digits. praxis:filter has no clock import, and windows
- * that several gateways share (rate limits, token budgets) need one time base.
- */
-export const CLOCK_KEY = 'praxis.clock.now-ms';
-
 export class RequestStore {
   private readonly spaces = new Map<string, Namespace>();
 
   get(plugin: string, key: string): Uint8Array | undefined {
-    if (key === CLOCK_KEY) return Buffer.from(String(Date.now()), 'latin1');
     return this.spaces.get(plugin)?.entries.get(key);
   }
 

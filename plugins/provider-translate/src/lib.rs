@@ -128,9 +128,9 @@ impl Filter for ProviderTranslate {
         }
         let sse = head.headers.get("content-type").map_or(false, |c| c.starts_with("text/event-stream"));
         st.set("kind", if sse { "sse" } else { "json" });
-        // The host's clock (a context key it answers), else the upstream's `date` header.
-        let clock: Option<u64> = context::get_str("praxis.clock.now-ms").and_then(|ms| ms.parse().ok());
-        let created = clock.map(|ms| ms / 1000).unwrap_or_else(|| date::unix_seconds(head.headers.get("date").unwrap_or("")));
+        // The host's clock; the upstream's `date` header only if it reads 0 (no clock).
+        let now = praxis_filter::clock::now_ms();
+        let created = if now > 0 { now / 1000 } else { date::unix_seconds(head.headers.get("date").unwrap_or("")) };
         let mut c = String::new();
         push_u32(&mut c, created.min(u32::MAX as u64) as u32);
         st.set("created", &c);

@@ -3,13 +3,11 @@
 // httpapi draft's RateLimit-Policy / RateLimit headers.
 import {
   Filter, registerFilter, Action, Mutations, BodyMode, FilterInfo, ConfigResult, RequestInfo, RequestHead, ResponseHead,
-  Headers, Json, context, log, bufferBody, bytesToString, KV_UNAVAILABLE,
+  Headers, Json, clock, context, log, bufferBody, bytesToString, KV_UNAVAILABLE,
 } from "../../../sdk-assemblyscript/assembly";
 import { Decision, Limiter } from "./algorithms";
 import { FROM_BODY, FROM_CLIENT, FROM_HEADER, bodyField, clientAddress, storeKey } from "./key";
 
-/** The host answers this context key with its clock (ms since the epoch). */
-const CLOCK = "praxis.clock.now-ms";
 /** context: the RateLimit header value, for the response of an allowed request. */
 const HEADER = "rate-limit.header";
 
@@ -63,9 +61,8 @@ class RateLimit extends Filter {
       if (!this.missingShared) return Action.continue();
       raw = "-"; // requests without a key share one limit
     }
-    const clock = context.getString(CLOCK);
-    if (clock === null) return this.failed("the host offers no clock");
-    const now = I64.parseInt(clock);
+    // The host's wall clock: every gateway sharing the store counts in the same windows.
+    const now = <i64>clock.nowMs();
     const key = ALGORITHMS[this.algorithm] + ":" + (this.limiter.windowMs / 1000).toString() + ":" + storeKey(raw);
     this.limiter.failure = null;
     const d = this.algorithm == 0 ? this.limiter.fixed(key, now) : this.algorithm == 1 ? this.limiter.sliding(key, now) : this.limiter.bucket(key, now);

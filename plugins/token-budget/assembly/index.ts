@@ -3,13 +3,11 @@
 // window is spent. The response streams on untouched: the filter keeps only its tail.
 import {
   Filter, registerFilter, Action, Mutations, BodyMode, FilterInfo, ConfigResult, RequestInfo, RequestHead, ResponseHead,
-  Headers, Json, context, keyvalue, log, bufferBody, bytesToString, KV_UNAVAILABLE,
+  Headers, Json, clock, context, keyvalue, log, bufferBody, bytesToString, KV_UNAVAILABLE,
 } from "../../../sdk-assemblyscript/assembly";
 import { FROM_API_KEY, FROM_BODY, FROM_HEADER, apiKey, bodyField, fnv1a64 } from "./key";
 import { lastUsage } from "./usage";
 
-/** The host answers this context key with its clock (ms since the epoch). */
-const CLOCK = "praxis.clock.now-ms";
 // context, per request: the counter to charge, the RateLimit header for the response, the tail kept.
 const COUNTER = "token-budget.counter";
 const HEADER = "token-budget.header";
@@ -61,9 +59,8 @@ class TokenBudget extends Filter {
       if (!this.missingShared) return this.pass();
       raw = "-"; // requests without a key share one budget
     }
-    const clock = context.getString(CLOCK);
-    if (clock === null) return this.failed("the host offers no clock", false);
-    const now = I64.parseInt(clock);
+    // The host's wall clock: every gateway sharing the store counts in the same windows.
+    const now = <i64>clock.nowMs();
     const idx = now / this.windowMs;
     // API keys are secrets: only their hash reaches the store.
     const id = this.keyFrom == FROM_API_KEY || raw.length > 96 ? "#" + fnv1a64(raw) : raw;
