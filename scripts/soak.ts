@@ -66,7 +66,7 @@ const sample = async (): Promise<Sample> => {
   return r.sample;
 };
 const line = (t: number, s: Sample, sent: number): string =>
-  `  t=${String(Math.round(t / 1000)).padStart(4)}s rss ${mib(s.rss)} MiB (retained ${mib(retained(s))}, young gen ${mib(s.youngGen)}) heap ${mib(s.heapUsed)} MiB ext ${mib(s.external)} MiB fds ${s.fds} lent ${s.borrowed} queued ${s.pending} subreq ${s.subrequestsInFlight}${s.exchangesInFlight !== undefined ? ` exchanges ${s.exchangesInFlight}` : ''} forwarded ${sent}`;
+  `  t=${String(Math.round(t / 1000)).padStart(4)}s rss ${mib(s.rss)} MiB (young gen ${mib(s.youngGen)}; retained ${mib(retained(s))}) heap ${mib(s.heapUsed)} MiB (old gen ${mib(s.oldGen)}) ext ${mib(s.external)} MiB code ${mib(s.codeSpace)} fds ${s.fds} lent ${s.borrowed} queued ${s.pending} subreq ${s.subrequestsInFlight}${s.exchangesInFlight !== undefined ? ` exchanges ${s.exchangesInFlight}` : ''} forwarded ${sent}`;
 
 let exitCode = 1;
 try {
@@ -118,7 +118,7 @@ try {
   const warm = warmUp(underLoad, t0, settleDeadlineMs);
   const trend = retainedTrend(warm.series);
   console.log(`\nRSS under load (MiB): ${underLoad.map((s) => mib(s.rss)).join(' ')}`);
-  console.log(`retained (RSS less the young generation) under load (MiB): ${underLoad.map((s) => mib(retained(s))).join(' ')}`);
+  console.log(`retained (RSS after a last-resort GC) under load (MiB): ${underLoad.map((s) => mib(retained(s))).join(' ')}`);
   console.log(warm.settledMs !== undefined
     ? `memory settled at ${Math.round(warm.settledMs / 1000)} s (the ${SETTLE.windowMs / 1000} s before within ${(warm.spread * 100).toFixed(1)}%)`
     : `memory had not settled by ${settleDeadlineMs / 1000} s`);

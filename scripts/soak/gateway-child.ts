@@ -1,13 +1,15 @@
 /**
  * The soak's gateway, alone in its own process so its memory and descriptors are its own: starts
  * the gateway from the config it is sent, and answers samples of what it holds (resident memory
- * after a full GC, and the young generation V8 keeps committed; open descriptors, active libuv
+ * after a full GC and after a last-resort one, which also returns V8's free pages; the young and
+ * old generations V8 keeps committed; open descriptors, active libuv
  * resources, borrowed pool instances, sub-requests and exchanges in flight).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import v8 from 'node:v8';
 import { pino } from 'pino';
 import type { GatewayConfig } from '../../runtime/config/types.ts';
+import { releasedRss } from './released-rss.ts';
 import { type Gateway, startGateway } from '../../runtime/gateway/gateway.ts';
 
 export interface Sample {
@@ -16,6 +18,16 @@ export interface Sample {
   heapUsed: number;
   /** Memory outside the JS heap that V8 knows of (wasm memories, Buffers). */
   external: number;
+  /**
+   * Resident memory after a further, last-resort GC: V8 also hands back the free pages it keeps
+   * for reuse (its page pool, the unused part of the young generation). What is left is what the
+   * process holds; the soak judges this (see soak/memory.ts).
+   */
+  rssReleased: number;
+  /** What V8 has committed to its old generation (old, code, large-object and other non-young spaces). */
+  oldGen: number;
+  /** V8's code spaces (JIT and wasm-wrapper code, not the wasm modules' own code). */
+  codeSpace: number;
   /**
    * What V8 has committed to its young generation (new space, new large objects). Empty after
    * the GC before each sample, but kept: V8 doubles it under allocation pressure up to its cap.
@@ -87,21 +99,25 @@ function fdKinds(): Record<string, number> {
   return kinds;
 }
 
+const spaceBytes = (spaces: v8.HeapSpaceInfo[], which: (name: string) => boolean): number =>
+  spaces.filter((x) => which(x.space_name)).reduce((n, x) => n + x.space_size, 0);
+
 function sample(g: Gateway): Sample {
   (globalThis as { gc?: () => void }).gc?.();
   const resources: Record<string, number> = {};
   for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
   const pools = g.poolStats();
   const mem = process.memoryUsage();
+  const spaces = v8.getHeapSpaceStatistics();
   const exchanges = optionalCounter(g, 'exchangesInFlight');
   return {
     at: Date.now(),
     rss: mem.rss,
     heapUsed: mem.heapUsed,
     external: mem.external,
-    youngGen: v8.getHeapSpaceStatistics()
-      .filter((x) => x.space_name === 'new_space' || x.space_name === 'new_large_object_space')
-      .reduce((n, x) => n + x.space_size, 0),
+    oldGen: spaceBytes(spaces, (n) => n !== 'new_space' && n !== 'new_large_object_space'),
+    codeSpace: spaceBytes(spaces, (n) => n === 'code_space' || n === 'code_large_object_space'),
+    youngGen: spaceBytes(spaces, (n) => n === 'new_space' || n === 'new_large_object_space'),
     fds: readdirSync('/proc/self/fd').length,
     fdKinds: fdKinds(),
     resources,
@@ -109,6 +125,8 @@ function sample(g: Gateway): Sample {
     pending: pools.reduce((n, p) => n + p.pending, 0),
     subrequestsInFlight: g.subrequestsInFlight(),
     ...(exchanges !== undefined ? { exchangesInFlight: exchanges } : {}),
+    // Last: the last-resort GC shrinks the young generation, which the figures above must not see.
+    rssReleased: releasedRss(),
   };
 }
 

@@ -1,25 +1,23 @@
 /**
- * Whether the gateway's memory is flat under load. What is judged is the resident set less the
- * young generation V8 keeps committed (`retained`): each sample is taken after a full GC, so the
- * young generation is empty then, but V8 keeps it committed and doubles it under allocation
- * pressure (16 -> 128 MiB here), which made the raw RSS climb 168 -> ~300 MiB in steps over the
- * first 20-60 s, later on a loaded machine. That is sized garbage space, not memory held; every
- * other kind (old space, code, wasm memories, the allocator's native memory) stays in the measure.
- * What is left still warms up (code compiled, pools filled), so the warm-up ends when it has
- * settled: the first moment after SETTLE.minMs at which every sample of the preceding window lies
- * within SETTLE.tolerance of the others. From there to the end it may not grow more than
- * RSS_TOLERANCE (median of the first quarter against median of the last); a process that has not
- * settled by two thirds of the run fails outright, since a steady leak never settles.
+ * Whether the gateway's memory is flat under load. What is judged is `retained`: the resident set
+ * after a last-resort GC, which collects everything and also makes V8 hand back the free pages it
+ * otherwise keeps for reuse (its page pool, and the young generation's pages). Those pages were
+ * the soak's "native-memory creep": after an ordinary full GC the resident set crept up by a few
+ * MiB a minute in 256 KiB steps (V8 heap pages mapped inside its cage) while the JS heap, the
+ * old generation V8 reports and external memory stayed flat, and one last-resort GC gave all of
+ * it back (docs/performance.md). That is garbage space V8 holds, not memory the gateway holds;
+ * everything else (old space, code, wasm memories and instances, the allocator's native memory,
+ * sockets, stacks) stays in the measure. What is left still warms up (code compiled, pools
+ * filled), so the warm-up ends when it has settled: the first moment after SETTLE.minMs at which
+ * every sample of the preceding window lies within SETTLE.tolerance of the others. From there to
+ * the end it may not grow more than RSS_TOLERANCE (median of the first quarter against median of
+ * the last); a process that has not settled by two thirds of the run fails outright, since a
+ * steady leak never settles.
  */
 import type { Sample } from './gateway-child.ts';
 
 export const SETTLE = { minMs: 15_000, windowMs: 10_000, tolerance: 0.01 };
-/**
- * Growth allowed after warm-up: 5% unless SOAK_RSS_TOLERANCE_PCT says otherwise. CI's short run
- * uses a wider bound: with the JS heap and external memory flat, the gateway's resident set still
- * creeps up by a few MiB a minute (native memory, not yet explained: see docs/performance.md), and
- * over 90 s that lands either side of 5%.
- */
+/** Growth allowed after warm-up: 5% unless SOAK_RSS_TOLERANCE_PCT says otherwise. */
 export const RSS_TOLERANCE = rssTolerance(process.env.SOAK_RSS_TOLERANCE_PCT);
 
 function rssTolerance(pct: string | undefined): number {
@@ -43,8 +41,8 @@ export interface WarmUp {
 
 const spreadOf = (xs: number[]): number => Math.max(...xs) / Math.min(...xs) - 1;
 
-/** Resident memory less the young generation: what a full GC leaves held. */
-export const retained = (s: Sample): number => s.rss - s.youngGen;
+/** Resident memory once V8 has collected everything and given back its free pages: what the process holds. */
+export const retained = (s: Sample): number => s.rssReleased;
 
 /** Where the warm-up of `samples` (in time order, under load since `t0`) ends; it must end by `deadlineMs` after `t0`. */
 export function warmUp(samples: Sample[], t0: number, deadlineMs: number, opts = SETTLE): WarmUp {
