@@ -21,7 +21,8 @@ const FILTER_PATH_POLICY = { mergeSlashes: true, rejectEncodedSlash: true } as c
  * when it is not a usable origin-form target (fragment, backslash, NUL, a bad or encoded-slash escape).
  */
 export function filterPath(value: string): string | undefined {
-  if (!ORIGIN_FORM.test(value)) return undefined;
+  // A fragment is never part of a request-target, in the path or the query.
+  if (!ORIGIN_FORM.test(value) || value.includes('#')) return undefined;
   const verdict = normaliseTarget(value, FILTER_PATH_POLICY);
   return verdict.ok ? verdict.path + verdict.query : undefined;
 }
