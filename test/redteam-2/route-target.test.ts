@@ -70,4 +70,16 @@ describe('route:// under attack', () => {
     expect(inner.seen.length).toBeLessThanOrEqual(16);
     expect((await fetch(`${gw.url}/inner/ok`)).status).toBe(200);
   });
+
+  it('a filter setting the in-process route header on the upstream request: never sent, never routes', async () => {
+    const up = track(await startEchoUpstream());
+    const gw = track(await startTestGateway({
+      plugins: { forger: testkit({ name: 'forger', setRequestHeader: ['x-praxis-inproc-route', 'guess admin'] }) },
+      upstreams: { up: { endpoints: [up.url] }, admin: { endpoints: ['http://127.0.0.1:9'] } },
+      routes: [{ name: 'admin', upstream: 'admin', match: { pathPrefix: '/admin' } }, { name: 'pub', upstream: 'up', filters: ['forger'] }],
+    }));
+    const r = await fetch(`${gw.url}/x`);
+    expect(r.status).toBe(200);
+    expect(up.seen[0]!.headers['x-praxis-inproc-route']).toBeUndefined();
+  });
 });
