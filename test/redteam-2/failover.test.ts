@@ -53,4 +53,20 @@ describe('failover under attack', () => {
     // At most the attempt under way when the client left (and one racing its answer).
     expect(up.seen.length).toBeLessThanOrEqual(2);
   });
+
+  it('a body trickled in slowly while retries keep it for replay: cut at the route deadline, nothing sent upstream', async () => {
+    const up = track(await startServer((_q, s) => { s.writeHead(200).end('ok'); }));
+    const gw: TestGateway = track(await startTestGateway(groups([up.url, up.url], { retries: 2, timeoutMs: 1500 })));
+    const started = Date.now();
+    const status = await new Promise<number | string>((resolve) => {
+      const req = request(`${gw.url}/x`, { method: 'POST', headers: { 'content-length': '100000' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', (err) => resolve(err.message));
+      const drip = setInterval(() => { if (!req.destroyed) req.write('x'); }, 100);
+      req.on('close', () => clearInterval(drip));
+      setTimeout(() => { clearInterval(drip); req.destroy(); }, 8000);
+    });
+    expect([408, 504]).toContain(status);
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(up.seen).toHaveLength(0);
+  });
 });
