@@ -121,6 +121,7 @@ export class Reloader<S> {
       if (!clean) {
         this.opts.logger.warn({ version: gen.version, inFlight: gen.inFlight, graceMs }, 'reload: the old version\'s requests outlived the grace period; cutting them');
         await gen.parts.abort?.();
+        if (!this.retiring.has(gen)) return; // close() released it while the cut ran: once only
       }
       await this.release(gen);
     }).catch((err: unknown) => this.opts.logger.error({ err, version: gen.version }, 'reload: releasing the old version failed'));
