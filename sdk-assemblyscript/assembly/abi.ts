@@ -43,11 +43,16 @@ export function allocZeroed(size: usize): usize {
   return p;
 }
 
-/** Writes (ptr, len) of a utf-8 copy of `s` at `at`. */
+/**
+ * Writes (ptr, len) of a utf-8 copy of `s` at `at`. A lone surrogate (a JSON `"\ud800"` escape,
+ * or WTF-8 bytes in a body, both decode to one) becomes U+FFFD: the host traps on invalid UTF-8,
+ * so a client could otherwise make any hook that passes its text on fail. Every string the SDK
+ * hands the host is encoded this way.
+ */
 export function storeString(at: usize, s: string): void {
   const len = <usize>String.UTF8.byteLength(s);
   const p = heap.alloc(len);
-  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+  String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p, false, String.UTF8.ErrorMode.REPLACE);
   store<u32>(at, <u32>p);
   store<u32>(at, <u32>len, 4);
 }

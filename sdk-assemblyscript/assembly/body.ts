@@ -7,7 +7,7 @@ export function bytesToString(b: Uint8Array): string {
 }
 
 export function stringToBytes(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
+  return Uint8Array.wrap(String.UTF8.encode(s, false, String.UTF8.ErrorMode.REPLACE));
 }
 
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

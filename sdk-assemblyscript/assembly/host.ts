@@ -13,7 +13,7 @@ declare function _log(level: u32, msgPtr: usize, msgLen: usize): void;
 
 /** Passes a string to an import as (ptr, len) of a utf-8 copy (freed with the call's arena). */
 function utf8(s: string): ArrayBuffer {
-  return String.UTF8.encode(s);
+  return String.UTF8.encode(s, false, String.UTF8.ErrorMode.REPLACE);
 }
 
 /**
@@ -38,7 +38,7 @@ export namespace context {
     return v === null ? null : String.UTF8.decode(v.buffer);
   }
   export function setString(key: string, value: string): void {
-    set(key, Uint8Array.wrap(String.UTF8.encode(value)));
+    set(key, Uint8Array.wrap(String.UTF8.encode(value, false, String.UTF8.ErrorMode.REPLACE)));
   }
   /** u32 little-endian; `fallback` when missing or not 4 bytes. */
   export function getU32(key: string, fallback: u32 = 0): u32 {

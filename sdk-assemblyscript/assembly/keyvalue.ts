@@ -60,8 +60,8 @@ function failed(ret: usize): KvError | null {
 export abstract class keyvalue {
   /** The value at `key` in `store` ("" is the plugin's own namespace), or null when there is none. */
   static get(store: string, key: string): KvResult<Uint8Array | null> {
-    const s = String.UTF8.encode(store);
-    const k = String.UTF8.encode(key);
+    const s = String.UTF8.encode(store, false, String.UTF8.ErrorMode.REPLACE);
+    const k = String.UTF8.encode(key, false, String.UTF8.ErrorMode.REPLACE);
     const ret = allocZeroed(16);
     _get(changetype<usize>(s), <usize>s.byteLength, changetype<usize>(k), <usize>k.byteLength, ret);
     const err = failed(ret);
@@ -80,8 +80,8 @@ export abstract class keyvalue {
 
   /** Stores `value` at `key`; `ttlMs` 0 keeps it until it is deleted or evicted. `value` is true when it was stored. */
   static set(store: string, key: string, value: Uint8Array, ttlMs: u32 = 0): KvResult<bool> {
-    const s = String.UTF8.encode(store);
-    const k = String.UTF8.encode(key);
+    const s = String.UTF8.encode(store, false, String.UTF8.ErrorMode.REPLACE);
+    const k = String.UTF8.encode(key, false, String.UTF8.ErrorMode.REPLACE);
     const ret = allocZeroed(16);
     _set(changetype<usize>(s), <usize>s.byteLength, changetype<usize>(k), <usize>k.byteLength, value.dataStart, <usize>value.length, ttlMs > 0 ? 1 : 0, ttlMs, ret);
     const err = failed(ret);
@@ -89,13 +89,13 @@ export abstract class keyvalue {
   }
 
   static setString(store: string, key: string, value: string, ttlMs: u32 = 0): KvResult<bool> {
-    return keyvalue.set(store, key, Uint8Array.wrap(String.UTF8.encode(value)), ttlMs);
+    return keyvalue.set(store, key, Uint8Array.wrap(String.UTF8.encode(value, false, String.UTF8.ErrorMode.REPLACE)), ttlMs);
   }
 
   /** Removes `key`; `value` is true when there was one. */
   static delete(store: string, key: string): KvResult<bool> {
-    const s = String.UTF8.encode(store);
-    const k = String.UTF8.encode(key);
+    const s = String.UTF8.encode(store, false, String.UTF8.ErrorMode.REPLACE);
+    const k = String.UTF8.encode(key, false, String.UTF8.ErrorMode.REPLACE);
     const ret = allocZeroed(16);
     _delete(changetype<usize>(s), <usize>s.byteLength, changetype<usize>(k), <usize>k.byteLength, ret);
     const err = failed(ret);
@@ -107,8 +107,8 @@ export abstract class keyvalue {
    * (0: none) applies only when the key is created. Counters are decimal ASCII digits.
    */
   static increment(store: string, key: string, delta: i64, ttlMs: u32 = 0): KvResult<i64> {
-    const s = String.UTF8.encode(store);
-    const k = String.UTF8.encode(key);
+    const s = String.UTF8.encode(store, false, String.UTF8.ErrorMode.REPLACE);
+    const k = String.UTF8.encode(key, false, String.UTF8.ErrorMode.REPLACE);
     const ret = allocZeroed(24); // result<s64, kv-error>: 8-aligned (the arena's blocks are 16-aligned), payload @8
     _increment(changetype<usize>(s), <usize>s.byteLength, changetype<usize>(k), <usize>k.byteLength, delta, ttlMs > 0 ? 1 : 0, ttlMs, ret);
     if (load<u8>(ret) != 0) return new KvResult<i64>(0, liftError(ret + 8));
@@ -117,8 +117,8 @@ export abstract class keyvalue {
 
   /** Writes `value` only if the current value equals `expected` (null: the key is absent); `value` is true when it wrote. */
   static compareAndSwap(store: string, key: string, expected: Uint8Array | null, value: Uint8Array, ttlMs: u32 = 0): KvResult<bool> {
-    const s = String.UTF8.encode(store);
-    const k = String.UTF8.encode(key);
+    const s = String.UTF8.encode(store, false, String.UTF8.ErrorMode.REPLACE);
+    const k = String.UTF8.encode(key, false, String.UTF8.ErrorMode.REPLACE);
     const ret = allocZeroed(16);
     const ep: usize = expected === null ? 0 : expected.dataStart;
     const el: usize = expected === null ? 0 : <usize>expected.length;

@@ -94,7 +94,7 @@ export class Mutations {
     return this;
   }
   setBodyString(body: string): Mutations {
-    this.body = Uint8Array.wrap(String.UTF8.encode(body));
+    this.body = Uint8Array.wrap(String.UTF8.encode(body, false, String.UTF8.ErrorMode.REPLACE));
     return this;
   }
   setUpstream(name: string): Mutations {
@@ -135,7 +135,7 @@ export class Action {
     return a;
   }
   static rejectString(status: u16, headers: Headers | null, body: string): Action {
-    return Action.reject(status, headers, Uint8Array.wrap(String.UTF8.encode(body)));
+    return Action.reject(status, headers, Uint8Array.wrap(String.UTF8.encode(body, false, String.UTF8.ErrorMode.REPLACE)));
   }
   /** Forward the body accumulated so far (stream-buffer mode). */
   static release(): Action {
