@@ -48,6 +48,8 @@ class Host {
         },
         compareAndSwap: () => false,
       },
+      // The clock is covered by test/clock/ on both bindings; here fixed readings.
+      'praxis:filter/clock': { nowMs: () => 1_700_000_000_000n, monotonicMs: () => 0n },
     };
   }
 }
