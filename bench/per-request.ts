@@ -6,7 +6,8 @@
  * (an undici Pool, a fixed number of requests at fixed concurrency). Variants are interleaved.
  *
  * `node bench/per-request.ts [kinds]`; knobs PER_REQ_N (requests per round, 4000), PER_REQ_ROUNDS (5),
- * PER_REQ_CONCURRENCY (8), PER_REQ_METHOD (GET).
+ * PER_REQ_CONCURRENCY (8), PER_REQ_METHOD (GET), PER_REQ_NODE_ARGS (extra node flags for the servers,
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), PER_REQ_SAMPLE (below).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ interface Server { child: ChildProcess; pool: Pool }
 async function start(kind: string, upstream: string): Promise<Server> {
   const file = kind === 'minimal-proxy' ? 'servers/minimal-proxy.ts' : 'servers/gateway-server.ts';
   const args = kind === 'minimal-proxy' ? [upstream] : [kind, upstream];
-  const child = fork(join(BENCH, file), args, { execArgv: ['--import', join(BENCH, 'servers/probe.ts')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(BENCH, file), args, { execArgv: ['--import', join(BENCH, 'servers/probe.ts'), ...(process.env.PER_REQ_NODE_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (c) => reject(new Error(`${kind} exited ${c}`)));
@@ -94,5 +95,11 @@ console.log('server'.padEnd(16), 'KB alloc/req (median, min)'.padEnd(28), 'CPU u
 for (const [k, r] of results) {
   console.log(k.padEnd(16), `${(median(r.alloc) / 1024).toFixed(2)}, ${(Math.min(...r.alloc) / 1024).toFixed(2)}`.padEnd(28), `${Math.min(...r.cpu).toFixed(1)}, ${median(r.cpu).toFixed(1)}`);
 }
-for (const s of servers.values()) { await s.pool.close(); s.child.kill(); }
+// Disconnecting (not a signal) lets a server exit on its own, writing a --cpu-prof profile.
+for (const s of servers.values()) {
+  await s.pool.close();
+  const exited = new Promise((resolve) => s.child.once('exit', resolve));
+  s.child.disconnect();
+  await exited;
+}
 upstream.stop();

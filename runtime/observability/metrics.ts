@@ -31,7 +31,8 @@ export class Metrics {
   private readonly upstreamAttempts: FastCounter;
   private readonly endpointEjections: FastCounter;
   private readonly hookSeriesByKey = new Map<string, HistogramSeries>();
-  private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
+  private readonly requestSeries = new Map<string, Map<number, { count: CounterSeries; seconds: HistogramSeries }>>();
+  private readonly attemptSeries = new Map<string, Map<string, Map<string, CounterSeries>>>();
 
   constructor(sources?: MetricSources) {
     const registers = [this.registry];
@@ -89,11 +90,13 @@ export class Metrics {
   }
 
   request(route: string, status: number, seconds: number): void {
-    const key = `${route}\u0000${status}`;
-    let series = this.requestSeries.get(key);
+    // Route, then status: no key string built per request.
+    let byStatus = this.requestSeries.get(route);
+    if (!byStatus) this.requestSeries.set(route, byStatus = new Map());
+    let series = byStatus.get(status);
     if (!series) {
       series = { count: this.requests.with({ route, status: String(status) }), seconds: this.requestSeconds.with({ route }) };
-      this.requestSeries.set(key, series);
+      byStatus.set(status, series);
     }
     series.count.inc();
     series.seconds.observe(seconds);
@@ -123,7 +126,14 @@ export class Metrics {
   }
 
   upstreamAttempt(upstream: string, backend: string, outcome: string): void {
-    this.upstreamAttempts.with({ upstream, backend, outcome }).inc();
+    // Resolved through nested maps: no label object or joined key per attempt (one per request).
+    let byBackend = this.attemptSeries.get(upstream);
+    if (!byBackend) this.attemptSeries.set(upstream, byBackend = new Map());
+    let byOutcome = byBackend.get(backend);
+    if (!byOutcome) byBackend.set(backend, byOutcome = new Map());
+    let series = byOutcome.get(outcome);
+    if (!series) byOutcome.set(outcome, series = this.upstreamAttempts.with({ upstream, backend, outcome }));
+    series.inc();
   }
 
   endpointEjected(upstream: string, endpoint: string): void {

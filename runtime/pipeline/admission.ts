@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { HeaderList } from '../component/types.ts';
 import type { RouteConfig } from '../config/types.ts';
 import { type PathPolicy, normaliseTarget } from '../gateway/paths.ts';
-import { DEPTH_HEADER, parseTraceparent, startTrace } from '../subrequest/index.ts';
+import { DEPTH_HEADER, parseTraceparent } from '../subrequest/index.ts';
 import { getHeader } from './headers.ts';
 import { type RequestContext, createRequestContext } from './request-context.ts';
 
@@ -76,7 +76,7 @@ export function admit(gate: AdmissionGate, request: AdmissionRequest): Admission
   if (!route) return { kind: 'refused', status: 404, type: 'no_route', log: path === request.target ? {} : { target: request.target }, path };
   const ctx = createRequestContext({
     id, route: route.name, timeoutMs: route.timeoutMs ?? 30_000,
-    trace: parseTraceparent(getHeader(request.headers, 'traceparent')) ?? startTrace(), depth, logger: gate.logger,
+    trace: parseTraceparent(getHeader(request.headers, 'traceparent')), depth, logger: gate.logger,
   });
   return { kind: 'admitted', route, path, ctx };
 }

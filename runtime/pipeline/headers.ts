@@ -35,13 +35,32 @@ export function getHeader(headers: HeaderList, name: string): string | undefined
 
 /** Removes `removeHeaders`, then sets each of `setHeaders` (replacing every earlier value of that name). */
 export function applyHeaderMutations(headers: HeaderList, m: Pick<Mutations, 'setHeaders' | 'removeHeaders'>): HeaderList {
-  if (m.setHeaders.length === 0 && m.removeHeaders.length === 0) return headers;
-  const drop = new Set<string>();
-  for (const name of m.removeHeaders) drop.add(name.toLowerCase());
-  for (const [name] of m.setHeaders) drop.add(name.toLowerCase());
-  const out: HeaderList = headers.filter(([k]) => !drop.has(k));
-  for (const [k, v] of m.setHeaders) out.push([k.toLowerCase(), v]);
+  const { setHeaders, removeHeaders } = m;
+  if (setHeaders.length === 0 && removeHeaders.length === 0) return headers;
+  const out: HeaderList = [];
+  // A filter's mutations are usually a few names: compared in place (length first), with no Set
+  // per call; a long list gets the Set, so the work stays linear.
+  if (setHeaders.length + removeHeaders.length > 8) {
+    const drop = new Set<string>();
+    for (const name of removeHeaders) drop.add(name.toLowerCase());
+    for (const [name] of setHeaders) drop.add(name.toLowerCase());
+    for (const h of headers) if (!drop.has(h[0])) out.push(h);
+  } else {
+    for (const h of headers) if (!named(h[0], setHeaders, removeHeaders)) out.push(h);
+  }
+  for (const h of setHeaders) {
+    const lower = h[0].toLowerCase();
+    // The pair is kept when already lower-case (header lists are never changed in place).
+    out.push(lower === h[0] ? h : [lower, h[1]]);
+  }
   return out;
+}
+
+/** Whether the (lower-case) name `k` is removed or set by these mutations, names compared case-insensitively. */
+function named(k: string, set: Mutations['setHeaders'], remove: Mutations['removeHeaders']): boolean {
+  for (const r of remove) if (r.length === k.length && r.toLowerCase() === k) return true;
+  for (const s of set) if (s[0].length === k.length && s[0].toLowerCase() === k) return true;
+  return false;
 }
 
 /** node:http's rawHeaders ([k, v, k, v, ...]) as lower-case pairs. */

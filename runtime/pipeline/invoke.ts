@@ -76,7 +76,8 @@ function invalidHeaderIn(action: Action, hook: HookName): string | undefined {
   if (action.tag === 'reject' && (action.rejection.status < 200 || action.rejection.status > 599)) return `status ${action.rejection.status}`;
   // The fast binding refuses longer lists as it lifts them; this covers the jco binding.
   if (headers && headers.length > MAX_GUEST_HEADERS) return `${headers.length} headers`;
-  for (const [name, value] of headers ?? []) {
+  if (headers === undefined) return undefined;
+  for (const [name, value] of headers) {
     if (name === PATH_PSEUDO && action.tag === 'continue' && (hook === 'on-request-headers' || hook === 'on-request-body')) {
       if (filterPath(value) === undefined) return `${PATH_PSEUDO} ${JSON.stringify(value)}`;
       continue;

@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { LogLevel } from '../component/types.ts';
-import type { SubrequestRecord, TraceContext } from '../subrequest/index.ts';
+import type { SubrequestRecord } from '../subrequest/index.ts';
+import { type TraceContext, startTrace } from '../subrequest/identity.ts';
 import { RequestStore } from './context-store.ts';
 
 export interface RequestContext {
@@ -30,7 +31,8 @@ interface ContextInit {
   id: string;
   route: string;
   timeoutMs: number;
-  trace: TraceContext;
+  /** The client's trace; undefined starts a new one, when first read (most requests never read it). */
+  trace: TraceContext | undefined;
   depth: number;
   logger: Logger;
   /** Another context's store, shared (an upstream-phase stream behind Envoy sees its route phase's). */
@@ -47,7 +49,7 @@ class ExchangeContext implements RequestContext {
   readonly route: string;
   readonly deadline: number;
   readonly controller = new AbortController();
-  readonly trace: TraceContext;
+  private traceContext: TraceContext | undefined;
   readonly depth: number;
   readonly subrequests: SubrequestRecord[] = [];
   readonly filterMs: Record<string, number> = {};
@@ -59,7 +61,7 @@ class ExchangeContext implements RequestContext {
     this.id = init.id;
     this.route = init.route;
     this.deadline = Date.now() + init.timeoutMs;
-    this.trace = init.trace;
+    this.traceContext = init.trace;
     this.depth = init.depth;
     this.parentLogger = init.logger;
     this.requestStore = init.store;
@@ -69,6 +71,12 @@ class ExchangeContext implements RequestContext {
   get logger(): Logger {
     this.childLogger ??= this.parentLogger.child({ requestId: this.id });
     return this.childLogger;
+  }
+
+  /** Only a sub-request reads the trace: a new one's random ids are drawn then, not per request. */
+  get trace(): TraceContext {
+    this.traceContext ??= startTrace();
+    return this.traceContext;
   }
 
   /** A child logger has its parent's level: the parent answers for it. */

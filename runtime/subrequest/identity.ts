@@ -95,7 +95,8 @@ export function connectionTokens(headers: HeaderList): ReadonlySet<string> {
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of value.split(',')) {
       const t = token.trim().toLowerCase();
-      if (t !== '') (tokens ??= new Set()).add(t);
+      // A fixed hop-by-hop name (`keep-alive`, on most requests) is dropped anyway: no set for it.
+      if (t !== '' && !HOP_BY_HOP.has(t)) (tokens ??= new Set()).add(t);
     }
   }
   // Most messages name nothing: one shared empty set rather than a new one per call.
