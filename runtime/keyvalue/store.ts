@@ -86,7 +86,10 @@ class PluginView implements PluginKeyValue {
   }
 
   compareAndSwap(scope: KvCallScope, namespace: string, key: string, expected: Uint8Array | undefined, value: Uint8Array, ttlMs?: number): Promise<KvResult<boolean>> {
-    return this.run('compare_and_swap', scope, namespace, key, value, (k) => this.backend.compareAndSwap(scope, this.owner, k, expected, value, ttl(ttlMs)));
+    // `expected` is bounded as a value is: it is sent to the backend too (a plugin must not push
+    // its whole memory to Redis per call), and no value the plugin may write could match it.
+    const sized = expected !== undefined && expected.byteLength > value.byteLength ? expected : value;
+    return this.run('compare_and_swap', scope, namespace, key, sized, (k) => this.backend.compareAndSwap(scope, this.owner, k, expected, value, ttl(ttlMs)));
   }
 
   /** Grants, sizes and the request's scope are checked before the backend is asked; every call is counted. */

@@ -39,11 +39,11 @@ for (const backend of ['memory', 'redis'] as const) {
       expect(await kv(gw, 'set,,t,abc;incr,,t,1;set,,sp, 5;incr,,sp,1;set,,f,1.5;incr,,f,1')).toEqual(['ok', expect.stringMatching(/^err:invalid:/), 'ok', expect.stringMatching(/^err:invalid:/), 'ok', expect.stringMatching(/^err:invalid:/)]);
     });
 
-    it('the longest TTL is kept; a huge expected value or an oversized key is refused or simply does not match', async () => {
+    it('the longest TTL is kept; an expected value or a key past the plugin bounds is a limit error', async () => {
       const gw = await gateway(backend === 'redis' ? { backend, redis: { url: redis.url, keyPrefix: `rtw${Date.now()}:`, timeoutMs: 1000 } } : undefined);
       expect(await kv(gw, 'set,,long,v,4294967295;get,,long')).toEqual(['ok', 'some:v']);
       const huge = 'e'.repeat(8000);
-      expect(await kv(gw, `set,,c,v;cas,,c,${huge},w;get,,c`)).toEqual(['ok', 'false', 'some:v']);
+      expect(await kv(gw, `set,,c,v;cas,,c,${huge},w;get,,c`)).toEqual(['ok', expect.stringMatching(/^err:limit:/), 'some:v']);
       const [key] = await kv(gw, `set,,${'k'.repeat(65)},v`);
       expect(key).toMatch(/^err:limit:/);
       expect(await kv(gw, `set,,${'k'.repeat(64)},v`)).toEqual(['ok']);
