@@ -6,7 +6,7 @@
  * the load stops, or when retained memory grows more than 5% after warm-up (soak/memory.ts).
  * Env: SOAK_SECONDS (600), SOAK_SAMPLE_MS (2000 or SOAK_SECONDS/60 s, whichever is longer),
  * SOAK_TRAFFIC (comma list of traffic-kind prefixes, e.g. `checked,leaves/stalled-upstream`: to narrow down a finding),
- * SOAK_SEMI_SPACE_MB (64: the gateway's fixed young generation, per semi-space).
+ * SOAK_SEMI_SPACE_MB (64: the gateway's fixed young generation, per semi-space), SOAK_RSS_TOLERANCE_PCT (5).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
