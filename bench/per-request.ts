@@ -26,10 +26,13 @@ const BODY = JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content
 interface Probe { cpuUs: number; allocatedBytes: number }
 interface Server { child: ChildProcess; pool: Pool }
 
-async function start(kind: string, upstream: string): Promise<Server> {
+/** `kind`, or `base:kind`: the same server from another tree (PER_REQ_BASE, a checkout of an earlier commit), for before/after in one run. */
+async function start(name: string, upstream: string): Promise<Server> {
+  const base = name.startsWith('base:');
+  const kind = base ? name.slice(5) : name;
   const file = kind === 'minimal-proxy' ? 'servers/minimal-proxy.ts' : 'servers/gateway-server.ts';
   const args = kind === 'minimal-proxy' ? [upstream] : [kind, upstream];
-  const child = fork(join(BENCH, file), args, { execArgv: ['--import', join(BENCH, 'servers/probe.ts'), ...(process.env.PER_REQ_NODE_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(base ? join(process.env.PER_REQ_BASE!, 'bench') : BENCH, file), args, { execArgv: ['--import', join(BENCH, 'servers/probe.ts'), ...(process.env.PER_REQ_NODE_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (c) => reject(new Error(`${kind} exited ${c}`)));
