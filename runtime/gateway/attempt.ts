@@ -14,7 +14,7 @@ import { getHeader } from '../pipeline/headers.ts';
 import { FilterFailure } from '../pipeline/invoke.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import { endUpstreamSpan, startUpstreamSpan } from '../observability/tracing.ts';
-import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop } from '../subrequest/index.ts';
+import { ATTEMPT_HEADER, DEPTH_HEADER, isHopByHop, parseTraceparent } from '../subrequest/index.ts';
 import { type Backend, type Cursor, backendKey } from './backends.ts';
 import { DESTINATION_HEADER } from './endpoint-pick.ts';
 import { type PhaseResult, type Rejected, contentLengthOf, rejectedBy, runFilterPhase } from './filter-phase.ts';
@@ -116,13 +116,28 @@ function ownError(thrown: unknown): unknown {
  */
 function upstreamHeaders(headers: HeaderList, ctx: RequestContext, clientLength: string | undefined, body: unknown): string[] {
   const flat: string[] = [];
+  // A trace context the gateway cannot parse is not passed on raw (tracing, when on, replaces both).
+  const badTrace = invalidTrace(headers);
   for (const [k, v] of headers) {
     if (k === 'host' || k === DEPTH_HEADER || k === 'x-request-id' || k === ATTEMPT_HEADER || k === DESTINATION_HEADER) continue;
     if (k === 'content-length' || k === 'expect' || isHopByHop(k)) continue;
+    if (badTrace && (k === 'traceparent' || k === 'tracestate')) continue;
     flat.push(k, v);
   }
   if (clientLength !== undefined) flat.push('content-length', clientLength);
   else if (Buffer.isBuffer(body)) flat.push('content-length', String(body.length));
   flat.push('x-request-id', ctx.id, ATTEMPT_HEADER, String(ctx.attempt), DEPTH_HEADER, String(ctx.depth + 1));
   return flat;
+}
+
+/** Whether the head carries a `traceparent` that is not a valid W3C one (or more than one). */
+function invalidTrace(headers: HeaderList): boolean {
+  let seen = 0;
+  let valid = true;
+  for (const [k, v] of headers) {
+    if (k !== 'traceparent') continue;
+    seen++;
+    valid &&= parseTraceparent(v) !== undefined;
+  }
+  return seen > 1 || (seen === 1 && !valid);
 }
