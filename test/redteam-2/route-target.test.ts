@@ -82,4 +82,28 @@ describe('route:// under attack', () => {
     expect(r.status).toBe(200);
     expect(up.seen[0]!.headers['x-praxis-inproc-route']).toBeUndefined();
   });
+
+  it('a fan-out loop (each level calls itself 8 times over route://) is bounded by the caps and the depth guard', async () => {
+    const up = track(await startEchoUpstream());
+    const urls = Array.from({ length: 8 }, (_, i) => `route://loop/n${i}`).join(',');
+    const gw = track(await startTestGateway({
+      plugins: {
+        setter: testkit({ name: 'setter', setRequestHeader: ['x-fanout-urls', urls] }),
+        looper: testkit({ name: 'looper', fanoutUrlsHeader: 'x-fanout-urls' }, { allowedHosts: ['route://loop'] }),
+      },
+      upstreams: { u: { endpoints: [up.url] } },
+      routes: [{ name: 'loop', upstream: 'u', filters: ['setter', 'looper'], timeoutMs: 20_000 }],
+    }));
+    const started = Date.now();
+    const r = await fetch(`${gw.url}/start`);
+    await r.text();
+    expect(r.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // Without the caps 8 + 8^2 + ... + 8^9 exchanges; the sub-request caps hold it to a few hundred.
+    expect(up.seen.length).toBeLessThan(2000);
+    expect((await fetch(`${gw.url}/ok`, { headers: { 'x-praxis-depth': '99' } })).status).toBe(508);
+    const after = await fetch(`${gw.url}/again`);
+    await after.text();
+    expect(after.status).toBe(200);
+  });
 });
