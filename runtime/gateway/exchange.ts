@@ -15,7 +15,7 @@ import type { RequestContext } from '../pipeline/request-context.ts';
 import { stripHopByHop } from '../subrequest/index.ts';
 import { bindRequest, endServerSpan, startServerSpan } from '../observability/tracing.ts';
 import { ExchangeClock } from './exchange-clock.ts';
-import { runAttempts } from './failover.ts';
+import { type ReadBody, runAttempts } from './failover.ts';
 import { LISTEN_DEFAULTS, RequestBodyTimeout, watchRequestBody } from './listener.ts';
 import type { ExchangeRecord, GatewayState } from './state.ts';
 import { sendError } from './responses.ts';
@@ -100,16 +100,18 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   let path = target;
   // The access record is built only when the access log writes it: a silent one costs nothing per request.
   const accessOn = gw.accessLog.isLevelEnabled('info');
-  const log = (status: number, extra: Record<string, unknown>) => {
+  // `extra`: the access line's own fields, built by the caller only while the access log is on.
+  const log = (status: number, routeName: string, extra: Record<string, unknown> | undefined) => {
     const ms = performance.now() - started;
-    gw.metrics?.request(typeof extra.route === 'string' ? extra.route : '', status, ms / 1000);
+    gw.metrics?.request(routeName, status, ms / 1000);
     if (accessOn) gw.accessLog.info({ id, method: req.method, path, status, durationMs: Math.round(ms * 1000) / 1000, ...extra }, 'access');
     endServerSpan(span, status);
   };
   const bounds = gw.listen ?? LISTEN_DEFAULTS;
+  const withBody = hasBody(req);
   // While attempts run, a stalled upload aborts the exchange (408); before or after, its connection goes.
   let onBodyIdle: (() => void) | undefined;
-  if (hasBody(req)) {
+  if (withBody) {
     watchRequestBody(req, bounds.requestBodyIdleTimeoutMs, () => (onBodyIdle ? onBodyIdle() : req.socket.destroy()));
   }
 
@@ -119,7 +121,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   if (admission.kind === 'refused') {
     if (admission.path !== undefined) path = admission.path;
     sendError(res, admission.status, admission.type, id, {}, admission.status === 429 ? { 'retry-after': '1' } : {});
-    return log(admission.status, admission.log);
+    return log(admission.status, '', admission.log);
   }
   const { route, ctx } = admission;
   path = admission.path;
@@ -127,10 +129,13 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   bindRequest(ctx, span, req.method ?? 'GET', route.name);
   res.on('close', () => { if (!res.writableFinished) ctx.controller.abort(new RequestCancelled()); });
   const clock = new ExchangeClock(ctx.controller, route.timeoutMs ?? 30_000, route.idleTimeoutMs ?? 60_000);
-  onBodyIdle = () => {
-    if (res.headersSent) req.socket.destroy();
-    else ctx.controller.abort(new RequestBodyTimeout(bounds.requestBodyIdleTimeoutMs));
-  };
+  // Closures only a request with a body needs (most requests have none).
+  if (withBody) {
+    onBodyIdle = () => {
+      if (res.headersSent) req.socket.destroy();
+      else ctx.controller.abort(new RequestBodyTimeout(bounds.requestBodyIdleTimeoutMs));
+    };
+  }
   const head: RequestHead = {
     method: req.method ?? 'GET', path, authority: getHeader(headers, 'host') ?? '',
     headers: withForwarded(stripHopByHop(headers), req),
@@ -139,7 +144,7 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   // The internal reason behind an error answer: for the log only, never for the client.
   let detail: string | undefined;
   try {
-    await runAttempts(gw, ctx, route, pipeline, head, hasBody(req) ? req : undefined, (max) => readAll(req, max, ctx.controller.signal), res, ex, clock);
+    await runAttempts(gw, ctx, route, pipeline, head, withBody ? req : undefined, withBody ? (max) => readAll(req, max, ctx.controller.signal) : NO_BODY, res, ex, clock);
   } catch (err) {
     // An abort's own reason (which timeout, or the client) says more than the error it caused.
     const why: unknown = ctx.controller.signal.aborted ? ctx.controller.signal.reason : err;
@@ -148,13 +153,16 @@ export async function handleExchange(gw: GatewayState, req: IncomingMessage, res
   } finally {
     clock.stop();
     onBodyIdle = undefined;
-    log(ex.status, !accessOn ? { route: route.name } : {
+    log(ex.status, route.name, !accessOn ? undefined : {
       route: route.name, upstream: ex.upstream, backend: ex.backend, endpoint: ex.endpoint, attempt: ctx.attempt, bytesOut: ex.bytesOut,
       filters: roundAll(ctx.filterMs), subrequests: ctx.subrequests, ...(detail !== undefined ? { detail } : {}),
       ...(path === target ? {} : { target }),
     });
   }
 }
+
+/** A request without a body has nothing to read for a retry (runAttempts never asks). */
+const NO_BODY: ReadBody = () => Promise.resolve(undefined);
 
 function roundAll(o: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};

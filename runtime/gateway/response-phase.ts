@@ -9,7 +9,7 @@ import type { ResponseHead } from '../component/types.ts';
 import { BodyRejected, BodyTooLarge, flowThrough } from '../pipeline/body-flow.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { applyHeaderMutations, getHeader } from '../pipeline/headers.ts';
-import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { Pipeline, ResponseHeadersOutcome } from '../pipeline/pipeline.ts';
 import { RequestCancelled } from '../pipeline/invoke.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import type { ExchangeClock } from './exchange-clock.ts';
@@ -82,7 +82,8 @@ export async function sendResponse(
   ctx: RequestContext, pipeline: Pipeline, passed: readonly ChainFilter[],
   upstreamHead: ResponseHead, body: Buffer | Readable, res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
 ): Promise<void> {
-  const out = await pipeline.responseHeaders(ctx, passed, upstreamHead);
+  // No filter passed (a filterless route): no hook to await, no promise or tick for it.
+  const out: ResponseHeadersOutcome = passed.length === 0 ? { head: upstreamHead } : await pipeline.responseHeaders(ctx, passed, upstreamHead);
   let head = out.head;
   let source: Buffer | Readable = body;
   if (out.rejection) {
