@@ -4,6 +4,7 @@
  * upstream or write progress to the client ends it, so a stream lives as long as it flows and a
  * stalled one (upstream silent, or a client that stopped reading) is cut and its connection freed.
  */
+import { SweptDeadline, list, unlist } from './deadline-sweep.ts';
 
 /** The route's time to the response head ran out. */
 export class RouteTimeout extends Error {
@@ -23,29 +24,37 @@ export class IdleTimeout extends Error {
   }
 }
 
-export class ExchangeClock {
-  private timer: NodeJS.Timeout | undefined;
+export class ExchangeClock extends SweptDeadline {
   private isStreaming = false;
   private lastProgress = 0;
   private readonly controller: AbortController;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
-  private readonly deadline: number;
 
   constructor(controller: AbortController, timeoutMs: number, idleMs: number) {
+    super();
     this.controller = controller;
     this.timeoutMs = timeoutMs;
     this.idleMs = idleMs;
-    this.deadline = performance.now() + timeoutMs;
-    this.timer = setTimeout(ExchangeClock.fire, timeoutMs, this);
+    this.due = performance.now() + timeoutMs;
+    // No timer of its own: one sweep serves every exchange's clock (deadline-sweep.ts).
+    list(this);
   }
 
-  /** The one timer's callback (static: no closure per exchange): the route deadline, or an idle check. */
-  private static fire(this: void, clock: ExchangeClock): void {
-    if (!clock.isStreaming) return void clock.controller.abort(new RouteTimeout(clock.timeoutMs));
-    const quiet = performance.now() - clock.lastProgress;
-    if (quiet >= clock.idleMs) clock.controller.abort(new IdleTimeout(clock.idleMs));
-    else clock.arm(clock.idleMs - quiet);
+  /** The route deadline, or an idle check. */
+  onDue(now: number): void {
+    if (!this.isStreaming) {
+      unlist(this);
+      this.controller.abort(new RouteTimeout(this.timeoutMs));
+      return;
+    }
+    const quiet = now - this.lastProgress;
+    if (quiet >= this.idleMs) {
+      unlist(this);
+      this.controller.abort(new IdleTimeout(this.idleMs));
+    } else {
+      this.due = this.lastProgress + this.idleMs;
+    }
   }
 
   /** The response head is going out: the route deadline stops, the idle watch starts. */
@@ -53,26 +62,16 @@ export class ExchangeClock {
     if (this.isStreaming || this.controller.signal.aborted) return;
     this.isStreaming = true;
     this.lastProgress = performance.now();
-    // The route timer fires no later than the first idle check is due (the usual case, with
-    // idleTimeoutMs >= the time left): it becomes the idle check, and no second timer is made
-    // per exchange. It never fires early for the idle watch: the gap is measured when it fires.
-    if (this.deadline - this.lastProgress <= this.idleMs) return;
-    clearTimeout(this.timer);
-    this.arm(this.idleMs);
+    this.due = this.lastProgress + this.idleMs;
   }
 
   /** The body moved (a chunk came, or the client drained): the idle gap starts over. */
   touch(): void {
-    // A timestamp rather than timer.refresh() per chunk: chunks are many, re-arming is not free.
+    // A timestamp, checked when the idle check is due: chunks are many, moving a deadline per chunk is not free.
     this.lastProgress = performance.now();
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(ExchangeClock.fire, Math.max(1, Math.ceil(ms)), this);
+    unlist(this);
   }
 }

@@ -1,14 +1,14 @@
 /**
- * The exchange clock keeps one timer per exchange: when the route deadline falls before the first
- * idle check would, the route timer becomes the idle check once the head has gone out. These
- * cases run on that path (timeoutMs < idleTimeoutMs): the deadline passing mid-stream must not
- * cut a flowing stream, and a stall must still be cut at the idle bound.
+ * The exchange clocks share one sweep (deadline-sweep.ts) instead of a timer each: the route
+ * deadline passing mid-stream must not cut a flowing stream, a stall must still be cut at the idle
+ * bound, the route deadline still answers 504, and every ended exchange leaves the sweep.
  */
 import type { ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { useCleanup } from '../helpers/cleanup.ts';
 import { startServer, startTestGateway } from '../helpers/servers.ts';
+import { listedDeadlines } from '../../runtime/gateway/deadline-sweep.ts';
 import { sleep, until } from '../gateway/helpers.ts';
 
 const track = useCleanup();
@@ -41,7 +41,7 @@ async function read(url: string): Promise<{ status: number; text: string; cut: b
   }
 }
 
-describe('one timer per exchange (route deadline before the first idle check)', () => {
+describe('exchange deadlines on one sweep', () => {
   it('a stream with gaps shorter than idleTimeoutMs outlives the route deadline whole, over several idle periods', async () => {
     // 12 events 150 ms apart: 1.8 s, past timeoutMs (200) and three idle periods (500).
     const up = await sse(12, 150);
@@ -62,5 +62,38 @@ describe('one timer per exchange (route deadline before the first idle check)', 
     expect(took).toBeLessThan(5000);
     await until(up.released, 'the upstream to see its response closed');
     expect(gw.exchangesInFlight()).toBe(0);
+  });
+
+  it('the route deadline still answers 504, and no ended exchange stays in the sweep (answered, timed out, or left by its client)', async () => {
+    const slow = track(await startServer((_req, res) => { setTimeout(() => { if (!res.destroyed) res.end('late'); }, 1500); }));
+    const fast = track(await startServer((_req, res) => { res.end('ok'); }));
+    const gw = track(await startTestGateway({
+      upstreams: { slow: { endpoints: [slow.url] }, fast: { endpoints: [fast.url] } },
+      routes: [
+        { name: 'slow', match: { pathPrefix: '/slow' }, upstream: 'slow', timeoutMs: 250 },
+        { name: 'fast', upstream: 'fast' },
+      ],
+    }));
+    const before = listedDeadlines();
+    const started = Date.now();
+    const timedOut = await request(`${gw.url}/slow`);
+    expect(timedOut.statusCode).toBe(504);
+    await timedOut.body.dump();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(1400);
+    const answered = await Promise.all(Array.from({ length: 20 }, async () => {
+      const r = await request(`${gw.url}/fast`);
+      await r.body.dump();
+      return r.statusCode;
+    }));
+    expect(answered.every((s) => s === 200)).toBe(true);
+    // A client that leaves while the upstream is still thinking.
+    const leaving = new AbortController();
+    const left = request(`${gw.url}/slow`, { signal: leaving.signal }).catch(() => undefined);
+    await sleep(50);
+    leaving.abort();
+    await left;
+    await until(() => gw.exchangesInFlight() === 0, 'every exchange to end');
+    expect(listedDeadlines()).toBe(before);
   });
 });
