@@ -5,7 +5,9 @@
  * file descriptors) forever.
  */
 import type { IncomingMessage, Server, ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ListenConfig } from '../config/types.ts';
+import { SweptDeadline, list, unlist } from './deadline-sweep.ts';
 
 export const LISTEN_DEFAULTS = {
   headersTimeoutMs: 10_000,
@@ -68,23 +70,53 @@ export class RequestBodyTimeout extends Error {
  */
 export function watchRequestBody(req: IncomingMessage, idleMs: number, onIdle: () => void): void {
   if (req.complete) return;
-  const socket = req.socket;
-  let seen = socket.bytesRead;
-  let lastProgress = performance.now();
-  const every = Math.max(10, Math.floor(idleMs / 4));
-  const timer = setInterval(() => {
-    if (req.complete || req.destroyed) return clearInterval(timer);
-    const now = performance.now();
-    if (socket.bytesRead !== seen || req.readableLength > 0) {
-      seen = socket.bytesRead;
-      lastProgress = now;
-    } else if (now - lastProgress >= idleMs) {
-      clearInterval(timer);
-      onIdle();
+  const watched = req as Watched;
+  watched[WATCH] = new BodyWatch(req, idleMs, onIdle);
+  // Plain listeners reading the watch off the request: no closures or once-wrappers per request.
+  req.on('end', endWatch).on('close', endWatch);
+}
+
+const WATCH = Symbol('request-body watch');
+type Watched = IncomingMessage & { [WATCH]?: BodyWatch };
+
+function endWatch(this: Watched): void {
+  const watch = this[WATCH];
+  if (watch) unlist(watch);
+}
+
+/** On the exchanges' deadline sweep (deadline-sweep.ts) rather than an interval of its own per request. */
+class BodyWatch extends SweptDeadline {
+  private readonly req: IncomingMessage;
+  private readonly socket: Socket;
+  private readonly idleMs: number;
+  private readonly every: number;
+  private readonly onIdle: () => void;
+  private seen: number;
+  private lastProgress: number;
+
+  constructor(req: IncomingMessage, idleMs: number, onIdle: () => void) {
+    super();
+    this.req = req;
+    this.socket = req.socket;
+    this.idleMs = idleMs;
+    this.onIdle = onIdle;
+    this.every = Math.max(10, Math.floor(idleMs / 4));
+    this.seen = this.socket.bytesRead;
+    this.lastProgress = performance.now();
+    this.due = this.lastProgress + this.every;
+    list(this);
+  }
+
+  onDue(now: number): void {
+    const { req, socket } = this;
+    if (req.complete || req.destroyed) return unlist(this);
+    if (socket.bytesRead !== this.seen || req.readableLength > 0) {
+      this.seen = socket.bytesRead;
+      this.lastProgress = now;
+    } else if (now - this.lastProgress >= this.idleMs) {
+      unlist(this);
+      return this.onIdle();
     }
-  }, every);
-  timer.unref();
-  const done = () => clearInterval(timer);
-  req.once('end', done);
-  req.once('close', done);
+    this.due = now + this.every;
+  }
 }

@@ -64,7 +64,7 @@ describe('exchange deadlines on one sweep', () => {
     expect(gw.exchangesInFlight()).toBe(0);
   });
 
-  it('the route deadline still answers 504, and no ended exchange stays in the sweep (answered, timed out, or left by its client)', async () => {
+  it('the route deadline still answers 504, and no ended exchange or upload stays in the sweep (answered, timed out, or left by its client)', async () => {
     const slow = track(await startServer((_req, res) => { setTimeout(() => { if (!res.destroyed) res.end('late'); }, 1500); }));
     const fast = track(await startServer((_req, res) => { res.end('ok'); }));
     const gw = track(await startTestGateway({
@@ -87,6 +87,13 @@ describe('exchange deadlines on one sweep', () => {
       return r.statusCode;
     }));
     expect(answered.every((s) => s === 200)).toBe(true);
+    // Uploads: their body watch shares the sweep too, and leaves it with the body.
+    const posted = await Promise.all(Array.from({ length: 10 }, async () => {
+      const r = await request(`${gw.url}/fast`, { method: 'POST', body: 'x'.repeat(1000) });
+      await r.body.dump();
+      return r.statusCode;
+    }));
+    expect(posted.every((s) => s === 200)).toBe(true);
     // A client that leaves while the upstream is still thinking.
     const leaving = new AbortController();
     const left = request(`${gw.url}/slow`, { signal: leaving.signal }).catch(() => undefined);
