@@ -42,17 +42,14 @@ export async function runAttempts(
   }
   // The destination header is the filters' to set: a client's own would steer routing.
   const routed = await runFilterPhase(pipeline, ctx, withoutClientPick(original), source, contentLengthOf(original.headers));
-  const send = (o: Exclude<AttemptOutcome, { kind: 'failed' }>) => o.kind === 'rejected'
-    ? sendResponse(ctx, pipeline, o.passed, { status: o.rejection.status, headers: o.rejection.headers }, Buffer.from(o.rejection.body ?? []), res, ex, clock)
-    : sendResponse(ctx, pipeline, o.passed, { status: o.response.statusCode, headers: responseHeaderList(o.response.headers) }, o.response.body, res, ex, clock);
-  if (routed.kind === 'rejected') return send(routed);
+  if (routed.kind === 'rejected') return send(ctx, pipeline, routed, res, ex, clock);
   const upstream = upstreamOf(gw, route, routed);
   const backends = gw.upstreams.backends(upstream);
   const health = gw.upstreams.health(upstream);
   const cursor = backends.cursor();
   for (;;) {
     const outcome = await attempt(gw, ctx, original, routed, upstream, cursor, ex);
-    if (outcome.kind === 'rejected') return send(outcome);
+    if (outcome.kind === 'rejected') return send(ctx, pipeline, outcome, res, ex, clock);
     const key = outcome.endpoint.origin + outcome.endpoint.basePath;
     const failed = outcome.kind === 'failed' || retriableStatus(outcome.response.statusCode, route);
     if (failed) health.failure(key, Date.now());
@@ -63,9 +60,19 @@ export async function runAttempts(
       && !ctx.controller.signal.aborted && Date.now() < ctx.deadline;
     if (outcome.kind === 'failed') {
       if (!canRetry) throw outcome.error;
-    } else if (!failed || !canRetry) return send(outcome);
+    } else if (!failed || !canRetry) return send(ctx, pipeline, outcome, res, ex, clock);
     else discard(outcome.response.body);
     ctx.attempt++;
     backends.advance(cursor);
   }
+}
+
+/** The answer: a rejection's, or the upstream's response, through the response hooks of the filters that passed. */
+function send(
+  ctx: RequestContext, pipeline: Pipeline, o: Exclude<AttemptOutcome, { kind: 'failed' }>,
+  res: ServerResponse, ex: ExchangeRecord, clock: ExchangeClock,
+): Promise<void> {
+  return o.kind === 'rejected'
+    ? sendResponse(ctx, pipeline, o.passed, { status: o.rejection.status, headers: o.rejection.headers }, Buffer.from(o.rejection.body ?? []), res, ex, clock)
+    : sendResponse(ctx, pipeline, o.passed, { status: o.response.statusCode, headers: responseHeaderList(o.response.headers) }, o.response.body, res, ex, clock);
 }

@@ -35,7 +35,8 @@ export function contentLengthOf(headers: HeaderList): number | undefined {
 export async function runFilterPhase(
   pipeline: Pipeline, ctx: RequestContext, head: RequestHead, source: BodySource, length: number | undefined,
 ): Promise<PhaseResult | Rejected> {
-  const out = await pipeline.requestHeaders(ctx, head);
+  // A filterless chain (a route without filters, a backend without upstream filters): nothing to await.
+  const out: RequestHeadersOutcome = pipeline.filters.length === 0 ? { head, passed: [] } : await pipeline.requestHeaders(ctx, head);
   if (out.rejection) return { kind: 'rejected', rejection: out.rejection.rejection, passed: out.passed };
   const chain = pipeline.bodyChain(ctx, out.passed, 'request');
   if (out.body !== undefined) return { kind: 'ready', out, body: Buffer.from(out.body), modified: true };
