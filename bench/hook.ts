@@ -63,6 +63,9 @@ async function rawFloor(componentPath: string, config: string): Promise<{ jspi: 
         set: noop,
       },
       'praxis:filter/log@0.2.0': { log: noop },
+      // Never called by the floor's hooks; present because a filter of 0.2.0 may import them.
+      'praxis:filter/keyvalue@0.2.0': { get: susp, set: susp, delete: susp, increment: susp, 'compare-and-swap': susp },
+      'praxis:filter/clock@0.2.0': { 'now-ms': () => 0n, 'monotonic-ms': () => 0n },
     });
     const init = inst.exports._initialize;
     if (typeof init === 'function') (init as () => void)();

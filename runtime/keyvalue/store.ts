@@ -10,7 +10,6 @@ import { type KvBackend, type KvOwner, fail } from './backend.ts';
 import { callBudget } from './bound.ts';
 import { MemoryBackend } from './memory.ts';
 import { NamespaceGrants } from './namespaces.ts';
-import { DEFAULT_REDIS, RedisBackend } from './redis.ts';
 import type { KvCallScope, KvResult, PluginKeyValue } from './types.ts';
 
 export type KvOp = 'get' | 'set' | 'delete' | 'increment' | 'compare_and_swap';
@@ -31,6 +30,11 @@ export class KeyValueStore {
 
   static async open(config: KeyValueConfig | undefined, logger: Logger): Promise<KeyValueStore> {
     if (config?.backend === 'redis') {
+      // Loaded only for this backend: the Redis client defines a subclass of String
+      // (@redis/client's VerbatimString), and from then on V8 runs String.prototype.charCodeAt
+      // on its slow path in the whole process (measured: a guest hook call 1.7 -> 5 us, since
+      // lifting and header checks scan strings by char code). See docs/performance.md.
+      const { DEFAULT_REDIS, RedisBackend } = await import('./redis.ts');
       return new KeyValueStore(await RedisBackend.open({ ...DEFAULT_REDIS, ...config.redis }, logger.child({ component: 'keyvalue' })));
     }
     return new KeyValueStore(new MemoryBackend(config?.memory));
