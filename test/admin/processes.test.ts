@@ -1,24 +1,16 @@
 /** The admin endpoints as the CLI serves them: the demo's admin port, and a --workers primary's. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fixturePath, ROOT, startServer, type TestServer } from '../helpers/servers.ts';
+import { describe, expect, it } from 'vitest';
+import { fixturePath, ROOT, startServer } from '../helpers/servers.ts';
 import { until } from '../gateway/helpers.ts';
+import { processScope } from '../helpers/cli.ts';
 
 const NODE24 = `${ROOT}node_modules/.bin/node`;
 const BIN = `${ROOT}bin/praxis-wasm.js`;
-const dir = mkdtempSync(join(tmpdir(), 'praxis-admin-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const children: ChildProcess[] = [];
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { dir, children, servers } = processScope('praxis-admin-cli-');
 
 function start(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(NODE24, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });

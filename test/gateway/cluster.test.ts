@@ -1,24 +1,16 @@
 /** `run --workers N`: one gateway per core sharing the port, metrics aggregated by the primary. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fixturePath, ROOT, startServer, type TestServer } from '../helpers/servers.ts';
+import { describe, expect, it } from 'vitest';
+import { fixturePath, ROOT, startServer } from '../helpers/servers.ts';
 import { sleep, until } from './helpers.ts';
+import { processScope } from '../helpers/cli.ts';
 
 const NODE24 = `${ROOT}node_modules/.bin/node`;
 const BIN = `${ROOT}bin/praxis-wasm.js`;
-const dir = mkdtempSync(join(tmpdir(), 'praxis-cluster-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const children: ChildProcess[] = [];
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { dir, children, servers } = processScope('praxis-cluster-');
 
 interface ClusterCli {
   child: ChildProcess;

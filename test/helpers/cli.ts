@@ -1,6 +1,10 @@
 /** Runs the `praxis-wasm` CLI of this checkout as a child process, on the project's Node 24. */
-import { spawn } from 'node:child_process';
-import { ROOT } from './servers.ts';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
+import { ROOT, type TestServer } from './servers.ts';
 
 export interface CliResult { code: number | null; out: string; err: string }
 
@@ -11,4 +15,21 @@ export function runCli(args: string[]): Promise<CliResult> {
   child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
   child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+}
+
+/**
+ * What a test file that starts CLI processes holds: a temp folder (removed after the file), and
+ * the children and servers it started (killed and closed after each test, so a failing test
+ * leaves no gateway behind). Call at the top level of the test file.
+ */
+export function processScope(prefix: string): { dir: string; children: ChildProcess[]; servers: TestServer[] } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const children: ChildProcess[] = [];
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return { dir, children, servers };
 }

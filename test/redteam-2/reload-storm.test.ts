@@ -3,27 +3,19 @@
  * second, the config alternating under it) while requests flow, then a SIGTERM racing reloads
  * still queued. No request fails, the last file wins, and the process exits cleanly.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { reloadOnSignal } from '../../runtime/cli/reload-signal.ts';
 import type { ReloadOutcome } from '../../runtime/gateway/reload.ts';
-import { ROOT, startEchoUpstream, startTestGateway, type TestServer } from '../helpers/servers.ts';
+import { ROOT, startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
 import { sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from '../reload/helpers.ts';
+import { processScope } from '../helpers/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'praxis-rt2-reload-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const children: ChildProcess[] = [];
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { dir, children, servers } = processScope('praxis-rt2-reload-');
 
 /** Replaces the config by a rename, as a deploy tool would: a reload never reads a half-written file. */
 function deploy(version: string, upstream: string, listen: object): void {

@@ -4,23 +4,13 @@
  * picks up an edit of the file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT, startEchoUpstream, type TestServer } from '../helpers/servers.ts';
 import { sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from './helpers.ts';
+import { processScope } from '../helpers/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'praxis-reload-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const children: ChildProcess[] = [];
-const servers: TestServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { dir, children, servers } = processScope('praxis-reload-cli-');
 
 function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
   const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
