@@ -1,4 +1,6 @@
 /** Small builders shared by the gateway end-to-end suites. */
+import { expect } from 'vitest';
+import { ConfigError, validateConfig } from '../../runtime/config/load.ts';
 import type { GatewayConfig, PluginConfig, RouteConfig } from '../../runtime/config/types.ts';
 import { fixturePath, type LogLine } from '../helpers/servers.ts';
 
@@ -42,4 +44,15 @@ export function guestLines(logs: LogLine[], prefix: string): LogLine[] {
 /** Parses a gateway JSON error body. */
 export function jsonError(text: string): { type: string; message: string; plugin?: string; hook?: string; limit?: number } {
   return (JSON.parse(text) as { error: { type: string; message: string; plugin?: string; hook?: string; limit?: number } }).error;
+}
+
+/** The problems `validateConfig` reports for a config it must refuse (each names its key path). */
+export function configProblems(value: unknown): string[] {
+  try {
+    validateConfig(value);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected the config to be refused');
 }

@@ -1,19 +1,10 @@
 /** How the config's `tracing` block and the `OTEL_*` variables decide the tracing settings: the config wins, key by key. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, validateConfig } from '../../runtime/config/load.ts';
 import { TracingSettingsError, tracingSettings } from '../../runtime/observability/tracing-setup.ts';
+import { validateConfig } from '../../runtime/config/load.ts';
+import { configProblems as problems } from '../gateway/helpers.ts';
 
 const base = { upstreams: { u: { endpoints: ['http://127.0.0.1:9'] } }, routes: [{ name: 'r', upstream: 'u' }] };
-
-function problems(value: unknown): string[] {
-  try {
-    validateConfig(value);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('tracing settings', () => {
   it('off by default: no config block, no OTEL_* variables', () => {
