@@ -4,12 +4,14 @@
  * backend's upstream filters run it again on every attempt sent to that backend, over what the
  * route's phase produced (attempt.ts).
  */
+import { Readable } from 'node:stream';
 import type { HeaderList, RequestHead } from '../component/types.ts';
 import { BodyRejected, flowThrough, passChunk } from '../pipeline/body-flow.ts';
 import type { ChainFilter } from '../pipeline/filter.ts';
 import { getHeader } from '../pipeline/headers.ts';
 import { type Pipeline, type RequestHeadersOutcome, applyRequestMutations } from '../pipeline/pipeline.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
+import { chunksOf } from '../pipeline/stream-chunks.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -56,7 +58,8 @@ export async function runFilterPhase(
   }
   let started = false;
   const state = { ended: false };
-  const flow = flowThrough(chain, source, length, (ms) => {
+  // The client's request stream is read without Node's stream iterator (stream-chunks.ts).
+  const flow = flowThrough(chain, source instanceof Readable ? chunksOf(source) : source, length, (ms) => {
     if (started) return ctx.logger.debug('request mutations after the upstream call started are ignored');
     for (const m of ms) applyRequestMutations(out, m);
   }, state);

@@ -61,8 +61,10 @@ export async function* flowThrough(
     if (step.eos && state) state.ended = true;
     return step.chunks;
   };
+  // Plain loops rather than `yield*` over the arrays: that wraps each in an async-from-sync
+  // iterator with a promise per element.
   if (Buffer.isBuffer(source)) {
-    yield* await through(source, true);
+    for (const c of await through(source, true)) yield c;
     return;
   }
   let seen = 0;
@@ -71,7 +73,7 @@ export async function* flowThrough(
     if (ended) continue; // nothing past the declared length reaches a filter
     seen += chunk.length;
     ended = contentLength !== undefined && seen >= contentLength;
-    yield* await through(chunk, ended);
+    for (const c of await through(chunk, ended)) yield c;
   }
-  if (!ended) yield* await through(EMPTY, true);
+  if (!ended) for (const c of await through(EMPTY, true)) yield c;
 }
