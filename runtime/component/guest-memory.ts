@@ -4,8 +4,7 @@
  *
  * Hot path notes (this runs several times per hook call):
  * - Writers return the pointer and leave the length in `len`, so lowering needs no pair arrays.
- * - Short ASCII strings are copied with plain JS loops; Buffer's C++ paths only pay off past a
- *   few dozen bytes.
+ * - Strings are written by Buffer's native UTF-8 writer, never read with charCodeAt (see putString).
  * - Every string and list still gets its own cabi_realloc, as the canonical ABI requires: the
  *   guest owns and may free each one separately.
  */
@@ -19,6 +18,14 @@ export type Realloc = (oldPtr: number, oldSize: number, align: number, newSize: 
 
 const encoder = new TextEncoder();
 
+/**
+ * Node's native UTF-8 writer, the one `buf.write(s, at, max, 'utf8')` calls after parsing its
+ * arguments (untyped in @types/node). Returns the bytes written; never splits a character.
+ */
+interface NativeUtf8Writer {
+  utf8Write(s: string, offset: number, max: number): number;
+}
+
 export class GuestMemory extends GuestView {
   private readonly realloc: Realloc;
   /** Length written by the last put* call (bytes for strings and bytes, elements for lists). */
@@ -29,9 +36,10 @@ export class GuestMemory extends GuestView {
     this.realloc = realloc;
   }
 
-  alloc(size: number, align: number): number {
+  /** A fresh block, or (oldPtr, oldSize) regrown; its pointer, checked. */
+  alloc(size: number, align: number, oldPtr = 0, oldSize = 0): number {
     if (size === 0) return align;
-    const ptr = this.realloc(0, 0, align, size) >>> 0;
+    const ptr = this.realloc(oldPtr, oldSize, align, size) >>> 0;
     if (this.u8.length !== this.size || this.size === 0) this.sync();
     if (ptr === 0 || (ptr & (align - 1)) !== 0 || ptr + size > this.size) {
       throw new GuestTrap(`cabi_realloc returned an unusable pointer ${ptr} for ${size} bytes`);
@@ -46,36 +54,28 @@ export class GuestMemory extends GuestView {
       this.len = 0;
       return 1;
     }
-    if (n <= SHORT) {
-      let i = 0;
-      while (i < n && s.charCodeAt(i) < 0x80) i++;
-      if (i === n) {
-        const ptr = this.alloc(n, 1);
-        const u8 = this.u8;
-        for (let j = 0; j < n; j++) u8[ptr + j] = s.charCodeAt(j);
-        this.len = n;
-        return ptr;
-      }
-    } else {
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
-        const ptr = this.alloc(n, 1);
-        this.buf.write(s, ptr, n, 'latin1');
+    // No charCodeAt: once any String subclass exists in the process (the Redis client defines
+    // one), V8 runs it on a slow path everywhere, and a hook call went 1.7 -> 5 us. Buffer's
+    // native writer and a scan of the bytes it wrote cost the same either way
+    // (docs/performance.md). n ASCII units are n bytes under 0x80; any other unit writes a byte
+    // of 0x80 or more, or more bytes than units.
+    const ptr = this.alloc(n, 1);
+    const written = (this.buf as unknown as NativeUtf8Writer).utf8Write(s, ptr, n);
+    if (written === n) {
+      const u8 = this.u8;
+      let hi = 0;
+      for (let i = ptr, end = ptr + n; i < end; i++) hi |= u8[i]!;
+      if (hi < 0x80) {
         this.len = n;
         return ptr;
       }
     }
+    // As canonical-ABI lowering does: the same block regrown to the exact UTF-8 length.
     const len = Buffer.byteLength(s, 'utf8');
-    const ptr = this.alloc(len, 1);
-    encoder.encodeInto(s, this.u8.subarray(ptr, ptr + len));
+    const at = this.alloc(len, 1, ptr, n);
+    encoder.encodeInto(s, this.u8.subarray(at, at + len));
     this.len = len;
-    return ptr;
+    return at;
   }
 
   /** Copies bytes into fresh guest memory; returns the pointer, length in `len`. */

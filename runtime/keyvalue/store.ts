@@ -31,9 +31,10 @@ export class KeyValueStore {
   static async open(config: KeyValueConfig | undefined, logger: Logger): Promise<KeyValueStore> {
     if (config?.backend === 'redis') {
       // Loaded only for this backend: the Redis client defines a subclass of String
-      // (@redis/client's VerbatimString), and from then on V8 runs String.prototype.charCodeAt
-      // on its slow path in the whole process (measured: a guest hook call 1.7 -> 5 us, since
-      // lifting and header checks scan strings by char code). See docs/performance.md.
+      // (@redis/client's VerbatimString), and from then on V8 runs some String.prototype methods
+      // (charCodeAt above all) on a slow path in the whole process. The hook path no longer uses
+      // them (a guest hook call costs the same with the subclass loaded), but an unused client
+      // is still not worth its load time and memory. See docs/performance.md.
       const { DEFAULT_REDIS, RedisBackend } = await import('./redis.ts');
       return new KeyValueStore(await RedisBackend.open({ ...DEFAULT_REDIS, ...config.redis }, logger.child({ component: 'keyvalue' })));
     }
