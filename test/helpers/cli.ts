@@ -8,13 +8,25 @@ import { ROOT, type TestServer } from './servers.ts';
 
 export interface CliResult { code: number | null; out: string; err: string }
 
-export function runCli(args: string[]): Promise<CliResult> {
+/** A CLI child started in the background, its output gathered as it comes. */
+export interface CliProcess { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }
+
+/** Starts the CLI; `children` (a processScope's) gets the child so it is killed after the test. */
+export function startCli(args: string[], children?: ChildProcess[]): CliProcess {
   const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children?.push(child);
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+  return { child, out: () => out, err: () => err, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+}
+
+/** Runs the CLI to its exit. */
+export async function runCli(args: string[]): Promise<CliResult> {
+  const p = startCli(args);
+  const code = await p.exited;
+  return { code, out: p.out(), err: p.err() };
 }
 
 /**

@@ -3,17 +3,16 @@
  * second, the config alternating under it) while requests flow, then a SIGTERM racing reloads
  * still queued. No request fails, the last file wins, and the process exits cleanly.
  */
-import { spawn } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { reloadOnSignal } from '../../runtime/cli/reload-signal.ts';
 import type { ReloadOutcome } from '../../runtime/gateway/reload.ts';
-import { ROOT, startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
+import { startEchoUpstream, startTestGateway } from '../helpers/servers.ts';
 import { sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from '../reload/helpers.ts';
-import { processScope } from '../helpers/cli.ts';
+import { type CliProcess, processScope, startCli } from '../helpers/cli.ts';
 
 const { dir, children, servers } = processScope('praxis-rt2-reload-');
 
@@ -22,14 +21,8 @@ function deploy(version: string, upstream: string, listen: object): void {
   renameSync(writeYaml(dir, 'storm.next.yaml', versioned(version, upstream, listen)), join(dir, 'storm.yaml'));
 }
 
-function start(args: string[]) {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return { child, out: () => out, err: () => err, exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
+function start(args: string[]): CliProcess {
+  return startCli(args, children);
 }
 
 describe('reload under abuse', () => {

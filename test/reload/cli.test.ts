@@ -3,23 +3,16 @@
  * request; with --workers the primary reloads every worker and logs each outcome; --watch-config
  * picks up an edit of the file.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ROOT, startEchoUpstream, type TestServer } from '../helpers/servers.ts';
+import { startEchoUpstream, type TestServer } from '../helpers/servers.ts';
 import { sleep, until } from '../gateway/helpers.ts';
 import { ask, startLoad, versioned, writeYaml } from './helpers.ts';
-import { processScope } from '../helpers/cli.ts';
+import { type CliProcess, processScope, startCli } from '../helpers/cli.ts';
 
 const { dir, children, servers } = processScope('praxis-reload-cli-');
 
-function start(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(`${ROOT}node_modules/.bin/node`, [`${ROOT}bin/praxis-wasm.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
-  return { child, out: () => out, err: () => err, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+function start(args: string[]): CliProcess {
+  return startCli(args, children);
 }
 
 async function setup(name: string): Promise<{ file: string; up: TestServer }> {
